@@ -1,5 +1,7 @@
 """Corpora: the GRID reader and the built-in synthetic GRID-like corpus."""
 
 from .grammar import SLOTS, WORDS, name_from_sentence, sentence_from_name
+from .grid import CorpusScan, Utterance, describe_scan, read_align, scan_corpus
 
-__all__ = ["SLOTS", "WORDS", "name_from_sentence", "sentence_from_name"]
+__all__ = ["SLOTS", "WORDS", "CorpusScan", "Utterance", "describe_scan", "name_from_sentence", "read_align",
+           "scan_corpus", "sentence_from_name"]
