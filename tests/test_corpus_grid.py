@@ -186,6 +186,22 @@ def test_problems_are_reported_one_line_each(tmp_path):
         scan_corpus(root, speakers=["s9"])
 
 
+def test_swapped_alignment_folders_are_detected_and_used_for_the_right_speaker(tmp_path):
+    # The public GRID download has alignment folders named after the wrong speaker.
+    root = tmp_path / "grid"
+    names = {"s1": [f"bba{c}2n" for c in "abcdef"], "s2": [f"lgi{c}5s" for c in "abcdef"]}
+    for spk, other in (("s1", "s2"), ("s2", "s1")):
+        for uid in names[spk]:
+            _touch(root / spk / f"{uid}.mpg")
+            _align(root / "alignments" / other / f"{uid}.align", uid)
+    scan = scan_corpus(root)
+    assert all(u.align is not None and u.align.parent.name != u.speaker for u in scan.utterances)
+    assert len(scan.utterances) == 12 and len(scan.problems) == 2
+    assert scan.problems[0].startswith("alignments/s1: holds the alignment files of s2, not s1 (6 of 6")
+    only_s1 = scan_corpus(root, speakers=["s1"])
+    assert [u.align.parent.name for u in only_s1.utterances] == ["s2"] * 6
+
+
 @pytest.mark.parametrize("make", ["missing", "file", "empty", "no_grid_names"])
 def test_bad_corpus_folder_is_one_clear_error(tmp_path, make):
     root = tmp_path / "corpus"

@@ -19,7 +19,9 @@ TOLERANCE_S = 0.1
 #: Alignment labels that mark silence / short pause, not words.
 SILENCE = frozenset({"sil", "sp"})
 #: Folder names that hold other things than a speaker's videos (never taken as a speaker).
-_NOT_SPEAKERS = frozenset({"align", "alignments", "truth"})
+#: Fewest file names that must match another speaker's videos before a folder is taken as that speaker's.
+_MIN_SWAP_EVIDENCE = 5
+_NOT_SPEAKERS = frozenset({"align", "alignments", "truth", "__macosx"})
 
 
 @dataclass(frozen=True)
@@ -179,25 +181,63 @@ def _first_by_stem(files: list[Path], problems: list[str], root: Path, kind: str
     return out
 
 
-def _speaker_utterances(root: Path, speaker: str, spk_dir: Path, flat: bool,
-                        problems: list[str]) -> list[Utterance]:
-    videos_by_dir = [_files(d, VIDEO_EXTS) for d in _video_dirs(spk_dir)]
-    # Preference: folder order first, then extension order within a folder.
-    videos = [f for fs in videos_by_dir for f in sorted(fs, key=lambda p: VIDEO_EXTS.index(p.suffix.lower()))]
-    video_of = _first_by_stem(videos, problems, root, "video")
+def _video_index(root: Path, spk_dir: Path, problems: list[str]) -> dict[str, Path]:
+    """Stem -> video of one speaker folder; folder order first, then extension order within a folder."""
+    videos = [f for d in _video_dirs(spk_dir)
+              for f in sorted(_files(d, VIDEO_EXTS), key=lambda p: VIDEO_EXTS.index(p.suffix.lower()))]
+    return _first_by_stem(videos, problems, root, "video")
 
-    audio_dirs = [spk_dir, spk_dir / "audio"] + [a / speaker for a in _audio_roots(root)]
-    audio_files = [f for d in dict.fromkeys(audio_dirs) for f in _files(d, (".wav",))]
-    align_dirs = [spk_dir, spk_dir / "align", spk_dir / "alignments", root / "align" / speaker,
-                  root / "alignments" / speaker] + ([root / "align"] if flat else [])
-    align_files = [f for d in dict.fromkeys(align_dirs) for f in _files(d, (".align",))]
+
+def _route_folders(root: Path, videos: dict[str, dict[str, Path]], report: set[str],
+                   problems: list[str]) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """Give each `audio*/<x>/`, `align/<x>/`, `alignments/<x>/` folder to a speaker: per speaker (WAV, align) folders.
+
+    A folder goes to the speaker it is named after unless its file names clearly match another speaker's
+    videos (the public GRID download swaps some alignment folders); problems are kept for speakers in `report`.
+    """
+    audio: dict[str, list[Path]] = {s: [] for s in videos}
+    align: dict[str, list[Path]] = {s: [] for s in videos}
+    groups = [(a, ".wav", "WAV", audio) for a in _audio_roots(root)]
+    groups += [(root / "align", ".align", "alignment", align), (root / "alignments", ".align", "alignment", align)]
+    for parent, ext, kind, out in groups:
+        for d in _subdirs(parent):
+            stems = {f.stem.lower() for f in _files(d, (ext,))}
+            if not stems:
+                continue
+            own = len(stems & videos.get(d.name, {}).keys())
+            best, hits = max(((s, len(stems & v.keys())) for s, v in videos.items()), key=lambda t: t[1])
+            target = d.name
+            if best != d.name and hits >= _MIN_SWAP_EVIDENCE and hits > max(2 * own, len(stems) // 2):
+                target = best
+                if report & {d.name, best}:
+                    problems.append(f"{_rel(d, root)}: holds the {kind} files of {best}, not {d.name} ({hits} of "
+                                    f"{len(stems)} names match {best}'s videos, {own} {d.name}'s; used for {best})")
+            if target in out:
+                out[target].append(d)
+            elif report == set(videos):  # reported only when scanning every speaker
+                problems.append(f"{_rel(d, root)}: {len(stems)} {kind} file(s) but no videos of speaker "
+                                f"{d.name} (ignored)")
+    for out in (audio, align):
+        for spk, dirs in out.items():
+            dirs.sort(key=lambda d: d.name != spk)  # a speaker's own-named folder first
+    return audio, align
+
+
+def _speaker_utterances(root: Path, speaker: str, spk_dir: Path, video_of: dict[str, Path],
+                        audio_dirs: list[Path], align_dirs: list[Path], problems: list[str]) -> list[Utterance]:
+    flat = spk_dir == root
+    audio_dirs = [spk_dir, spk_dir / "audio"] + audio_dirs
+    align_dirs = [spk_dir, spk_dir / "align", spk_dir / "alignments"] + align_dirs
     # Several copies of one clip's audio/alignment in different folders are normal: take the first quietly.
     audio_of: dict[str, Path] = {}
-    for f in audio_files:
+    for f in (f for d in dict.fromkeys(audio_dirs) for f in _files(d, (".wav",))):
         audio_of.setdefault(f.stem.lower(), f)
     align_of: dict[str, Path] = {}
-    for f in align_files:
+    for f in (f for d in dict.fromkeys(align_dirs) for f in _files(d, (".align",))):
         align_of.setdefault(f.stem.lower(), f)
+    if flat:  # `<root>/align/*.align` when the root itself is the speaker
+        for f in _files(root / "align", (".align",)):
+            align_of.setdefault(f.stem.lower(), f)
 
     utterances = []
     for stem, video in video_of.items():
@@ -223,7 +263,7 @@ def _speaker_utterances(root: Path, speaker: str, spk_dir: Path, flat: bool,
                     align, word_times = None, None
         utterances.append(Utterance(speaker, stem, words, word_times, video, audio_of.get(stem), align))
 
-    if audio_of and len(audio_of.keys() & video_of.keys()) > 0:
+    if audio_of.keys() & video_of.keys():
         for u in utterances:
             if u.audio is None:
                 problems.append(f"{_rel(u.video, root)}: no WAV beside the other clips of {speaker} "
@@ -235,20 +275,6 @@ def _speaker_utterances(root: Path, speaker: str, spk_dir: Path, flat: bool,
             problems.append(f"{where}: {len(orphans)} {kind} file(s) of {speaker} without a video "
                             f"(e.g. {orphans[0]}; ignored)")
     return utterances
-
-
-def _orphan_speaker_folders(root: Path, speakers: dict[str, Path]) -> list[str]:
-    """One line per `audio*/<x>/`, `align/<x>/`, `alignments/<x>/` folder whose speaker has no videos."""
-    lines = []
-    for parent, ext, kind in [(a, ".wav", "WAV") for a in _audio_roots(root)] + [
-            (root / "align", ".align", "alignment"), (root / "alignments", ".align", "alignment")]:
-        for d in _subdirs(parent):
-            if d.name not in speakers:
-                n = len(_files(d, (ext,)))
-                if n:
-                    lines.append(f"{_rel(d, root)}: {n} {kind} file(s) but no videos of speaker "
-                                 f"{d.name} (ignored)")
-    return lines
 
 
 # ---- media check ---------------------------------------------------------------------------------
@@ -333,15 +359,21 @@ def scan_corpus(
         for s in wanted:
             if s not in found:
                 problems.append(f"{root}: speaker {s} not found (have {', '.join(sorted(found, key=_natural))})")
-        found = {s: found[s] for s in wanted if s in found}
-        if not found:
+        if not set(wanted) & found.keys():
             raise Lip2SpeechError(f"none of the speakers {', '.join(wanted)} found", root)
     else:
-        problems.extend(_orphan_speaker_folders(root, found))
+        wanted = list(found)
+    chosen = sorted(set(wanted) & found.keys(), key=_natural)
 
+    # Videos of every speaker (also unselected ones) tell which speaker each audio/alignment folder belongs to.
+    scratch: list[str] = []
+    videos = {spk: _video_index(root, folder, problems if spk in chosen else scratch)
+              for spk, folder in sorted(found.items(), key=lambda kv: _natural(kv[0]))}
+    audio_dirs, align_dirs = _route_folders(root, videos, set(chosen), problems)
     utterances: list[Utterance] = []
-    for name, folder in sorted(found.items(), key=lambda kv: _natural(kv[0])):
-        utterances.extend(_speaker_utterances(root, name, folder, folder == root, problems))
+    for spk in chosen:
+        utterances.extend(_speaker_utterances(root, spk, found[spk], videos[spk], audio_dirs[spk],
+                                              align_dirs[spk], problems))
     utterances.sort(key=lambda u: u.key)
     if not utterances:
         raise Lip2SpeechError("no video with a GRID sentence name (like bbaf2n.mpg) found", root)
