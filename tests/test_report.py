@@ -1,0 +1,142 @@
+"""The HTML report is self-contained and its tables hold exactly the numbers of the results files."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lip2speech.errors import Lip2SpeechError
+from lip2speech.report import TABLE_HEADER, build_report, fmt, load_results, summary_text
+
+SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
+
+
+class _Collect(HTMLParser):
+    """Collects every src/href attribute and the cells of every table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _summary(rng: np.random.Generator, n: int = 20) -> dict:
+    mean = float(rng.uniform(0.2, 0.8))
+    return {"mean": mean, "ci_low": mean - 0.05, "ci_high": mean + 0.05, "std": 0.1, "n": n}
+
+
+def _write_sample(path: Path, rng: np.random.Generator, with_video: bool) -> None:
+    t = np.arange(8000 * 1) / 8000
+    np.savez(path, key="bbaf2n", words="bin blue at f two now", fs=8000,
+             target=rng.random((125, 128)), autoencoder=rng.random((125, 128)), pred=rng.random((125, 128)),
+             wav_ref=np.sin(2 * np.pi * 220 * t), wav_pred=rng.standard_normal(t.size) * 0.1,
+             corr2=0.5, corr2_ae=0.9)
+    if with_video:
+        from lip2speech.video.io import write_video
+
+        write_video(path.with_suffix(".mp4"), rng.integers(0, 255, (25, 48, 64, 3), dtype=np.uint8), 25.0,
+                    audio=np.sin(2 * np.pi * 220 * t), audio_fs=8000)
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("experiments")
+    rng = np.random.default_rng(0)
+    published_multi = {"gf2s": [0.72, 0.68, 0.71], "gp2s": [0.73, 0.72, 0.56], "lip2audspec": [0.63, 0.40, 0.39]}
+    for kind in ("single", "multi"):
+        (root / kind).mkdir()
+        rows, samples = [], {}
+        for system in SYSTEMS:
+            for i, n in enumerate((1, 2, 4)):
+                rows.append({"system": system, "condition": f"{n} speakers", "n_speakers": n,
+                             "metrics": {m: _summary(rng) for m in ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_orig")},
+                             "published_corr2": published_multi[system][i] if kind == "multi" else None})
+            sample = root / kind / "runs" / system / "bbaf2n.npz"
+            sample.parent.mkdir(parents=True)
+            _write_sample(sample, rng, with_video=(kind == "single" and system == "gf2s"))
+            samples[system] = str(sample.relative_to(root / kind))
+        rows[0]["metrics"]["pesq"]["mean"] = float("nan")  # a NaN must show as a dash
+        result = {"experiment": kind, "created": "2026-01-01T00:00:00", "rows": rows,
+                  "samples": [{"key": "bbaf2n", "condition": "1 speaker", "systems": samples}]}
+        (root / kind / "results.json").write_text(json.dumps(result))
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(results_dir):
+    html_path, md_path = build_report(results_dir)
+    parser = _Collect()
+    parser.feed(html_path.read_text())
+    return html_path, md_path, parser
+
+
+def test_report_is_self_contained(report):
+    html_path, _, parser = report
+    assert parser.links, "no embedded media found"
+    assert not [l for l in parser.links if not l.startswith("data:")], "external or relative links"
+    text = html_path.read_text()
+    assert "http://" not in text and "https://" not in text
+    kinds = {l.split(";", 1)[0] for l in parser.links}
+    assert {"data:image/png", "data:audio/wav", "data:video/mp4"} <= kinds
+
+
+def test_report_tables_equal_the_results_files(report, results_dir):
+    _, _, parser = report
+    tables = [t for t in parser.tables if t and t[0] == list(TABLE_HEADER)]
+    results = load_results(results_dir)
+    assert len(tables) == len(results) == 2
+    col = {h: i for i, h in enumerate(TABLE_HEADER)}
+    for table, result in zip(tables, results):
+        body = table[1:]
+        assert len(body) == len(result["rows"])
+        for cells, row in zip(body, result["rows"]):
+            assert cells[col["System"]] == row["system"]
+            assert cells[col["corr2 (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
+            assert cells[col["STOI"]] == f"{row['metrics']['stoi']['mean']:.3f}"
+            expected_pub = "–" if row["published_corr2"] is None else f"{row['published_corr2']:.2f}"
+            assert cells[col["corr2 (published)"]] == expected_pub
+            pesq = row["metrics"]["pesq"]["mean"]
+            assert cells[col["PESQ"]] == ("–" if np.isnan(pesq) else f"{pesq:.3f}")
+
+
+def test_markdown_version_has_the_same_tables_and_its_assets_exist(report, results_dir):
+    _, md_path, _ = report
+    md = md_path.read_text()
+    for result in load_results(results_dir):
+        for row in result["rows"]:
+            assert fmt(row["metrics"]["corr2"]["mean"]) in md
+    links = [l.split(")")[0] for l in md.split("](")[1:]]
+    assert links and all((md_path.parent / l).is_file() for l in links)
+
+
+def test_missing_results_is_a_clear_error(tmp_path):
+    with pytest.raises(Lip2SpeechError, match="no results.json"):
+        build_report(tmp_path)
+
+
+def test_summary_text_lists_every_row(results_dir):
+    text = summary_text(load_results(results_dir))
+    assert text.count("lip2audspec") == 6 and "0.63" in text
