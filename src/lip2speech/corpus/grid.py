@@ -299,7 +299,9 @@ def _check_media(item: tuple[Utterance, Path]) -> _MediaCheck:
     try:
         info = video_info(utt.video)
     except Lip2SpeechError as exc:
-        return _MediaCheck(utt.key, None, False, [f"{_rel(utt.video, root)}: {_message(exc)} (skipped)"])
+        # PyAV messages repeat the path and an errno code: keep the readable part.
+        msg = re.sub(r"\[Errno -?\d+\] ", "", _message(exc)).replace(f": '{utt.video}'", "")
+        return _MediaCheck(utt.key, None, False, [f"{_rel(utt.video, root)}: {msg} (skipped)"])
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt video
         return _MediaCheck(utt.key, None, False, [f"{_rel(utt.video, root)}: unreadable video "
                                                   f"({type(exc).__name__}: {exc}) (skipped)"])
@@ -418,13 +420,15 @@ def describe_scan(scan: CorpusScan) -> list[str]:
              f"speakers: {len(groups)} ({', '.join(groups)})",
              f"utterances: {len(scan.utterances)}"
              + (f", total duration {format_duration(scan.total_duration)}" if timed else "")]
-    width = max(len(s) for s in groups) if groups else 0
+    width = max((len(s) for s in groups), default=0)
+    count_width = max((len(str(len(u))) for u in groups.values()), default=0)
+    durs = {s: format_duration(sum(scan.durations.get(u.key, 0.0) for u in utts)) for s, utts in groups.items()}
+    dur_width = max((len(d) for d in durs.values()), default=0)
     for spk, utts in groups.items():
         n_wav = sum(u.audio is not None for u in utts)
         n_align = sum(u.word_times is not None for u in utts)
-        dur = sum(scan.durations.get(u.key, 0.0) for u in utts)
-        lines.append(f"  {spk:<{width}}  {len(utts):5d} utterances"
-                     + (f", {format_duration(dur):>10}" if timed else "")
+        lines.append(f"  {spk:<{width}}  {len(utts):>{count_width}} utterances"
+                     + (f", {durs[spk]:>{dur_width}}" if timed else "")
                      + f", audio: {n_wav} WAV + {len(utts) - n_wav} from video, {n_align} aligned")
     if scan.problems:
         lines.append(f"problems ({len(scan.problems)}):")
