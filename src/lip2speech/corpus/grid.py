@@ -18,9 +18,9 @@ ALIGN_UNITS_PER_S = 25000.0
 TOLERANCE_S = 0.1
 #: Alignment labels that mark silence / short pause, not words.
 SILENCE = frozenset({"sil", "sp"})
-#: Folder names that hold other things than a speaker's videos (never taken as a speaker).
 #: Fewest file names that must match another speaker's videos before a folder is taken as that speaker's.
 _MIN_SWAP_EVIDENCE = 5
+#: Folder names that hold other things than a speaker's videos (never taken as a speaker).
 _NOT_SPEAKERS = frozenset({"align", "alignments", "truth", "__macosx"})
 
 
