@@ -1,0 +1,390 @@
+"""Render a talking face: the scikit-image astronaut photo with its mouth warped to per-frame lip articulation."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import Lip2SpeechError
+
+FRAME_SIZE = (360, 288)  # width, height in pixels (GRID)
+
+# Landmark index permutation that keeps the 68-point semantics when the image is mirrored.
+_MIRROR = np.array(
+    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
+    + [45, 44, 43, 42, 47, 46] + [39, 38, 37, 36, 41, 40]
+    + [54, 53, 52, 51, 50, 49, 48] + [59, 58, 57, 56, 55] + [64, 63, 62, 61, 60] + [67, 66, 65]
+)
+_JAW_MOVING = np.arange(5, 12)
+_JAW_WEIGHT = np.array([0.35, 0.65, 0.9, 1.0, 0.9, 0.65, 0.35])
+_MESH_LANDMARKS = np.r_[1:16, 29:36, 48:68]
+
+
+def predictor_path() -> Path:
+    """Path of dlib's 68-point shape predictor shipped by `face_recognition_models` (found without importing it)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise Lip2SpeechError("package face_recognition_models is not installed (pip install face_recognition_models)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        raise Lip2SpeechError("dlib 68-point landmark model missing", path)
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut photo (512x512 RGB uint8) and its 68 dlib landmarks (68, 2) in pixels, found once per process."""
+    import dlib
+    from skimage import data
+
+    img = data.astronaut()
+    faces = dlib.get_frontal_face_detector()(img, 1)
+    if not faces:  # pragma: no cover - fixed image
+        raise Lip2SpeechError("dlib found no face in skimage.data.astronaut()")
+    face = max(faces, key=lambda r: r.width() * r.height())
+    shape = dlib.shape_predictor(str(predictor_path()))(img, face)
+    pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+    return img, pts
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Per-speaker look: scale (frame px per photo px), face offset (px), mirror, colour gains, background RGB."""
+
+    scale: float = 1.35
+    dx: float = 0.0
+    dy: float = 0.0
+    mirror: bool = False
+    gain: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    background: tuple[int, int, int] = (70, 90, 140)
+    lip_tint: float = 0.0  # -1..1: paler .. redder lips
+
+
+@dataclass
+class Portrait:
+    """A speaker's still frame (H, W, 3) float32 RGB 0-255 with its neutral landmarks and mouth mesh."""
+
+    image: np.ndarray
+    landmarks: np.ndarray  # (68, 2) as photographed (teeth showing)
+    closed: np.ndarray  # (68, 2) with the lips closed: the rest shape articulation starts from
+    mesh_src: np.ndarray  # (P, 2) mesh vertices in the image
+    triangles: np.ndarray  # (K, 3) vertex indices
+    roi: tuple[int, int, int, int]  # x0, y0, x1, y1 of the region the mesh covers
+    width: float  # mouth width (px) at rest
+
+
+def _person_mask(photo: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Soft mask (float32 0-1) of the astronaut's head and suit in the 512x512 photo."""
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    cv2.ellipse(mask, (226, 98), (78, 90), 0, 0, 360, 255, -1)
+    body = np.array([[125, 165], [300, 160], [345, 290], [365, 512], [15, 512], [28, 300]], np.int32)
+    cv2.fillPoly(mask, [body], 255)
+    # The studio backdrop is pale grey: key it out (outside the face and the collar).
+    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
+    backdrop = ((hsv[..., 1] < 45) & (hsv[..., 2] > 140)).astype(np.uint8)
+    ring = np.zeros_like(backdrop)
+    cv2.ellipse(ring, (208, 226), (98, 66), 0, 0, 360, 1, -1)  # the silver suit collar
+    backdrop[ring > 0] = 0
+    backdrop[300:] = 0
+    face = np.zeros_like(backdrop)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    backdrop[cv2.dilate(face, np.ones((15, 15), np.uint8)) > 0] = 0
+    backdrop = cv2.morphologyEx(backdrop, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask[backdrop > 0] = 0
+    return cv2.GaussianBlur(mask, (0, 0), 2).astype(np.float32) / 255.0
+
+
+def _closed_mouth(pts: np.ndarray) -> np.ndarray:
+    """Landmarks with the photographed gap between the inner lips closed (lips meet on the mid line)."""
+    out = pts.copy()
+    for up, lo, k_up, k_lo in ((61, 67, (50,), (58,)), (62, 66, (51,), (57,)), (63, 65, (52,), (56,))):
+        gap = pts[lo, 1] - pts[up, 1]
+        out[up, 1] += gap / 2
+        out[lo, 1] -= gap / 2
+        for k in k_up:
+            out[k, 1] += 0.4 * gap
+        for k in k_lo:
+            out[k, 1] -= 0.4 * gap
+    return out
+
+
+def _fill_teeth(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Paint over the photographed teeth (between the inner lips) with lip texture, so a closed mouth shows none."""
+    mask = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(lm[60:68] * 4).astype(np.int32)], 255, cv2.LINE_8, shift=2)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(np.clip(img, 0, 255).astype(np.uint8), mask, 3, cv2.INPAINT_TELEA)
+    return filled.astype(np.float32)
+
+
+def _canonical_mouth(lm: np.ndarray) -> np.ndarray:
+    """Landmarks with the lips replaced by two concentric ellipses (outer 48-59, inner 60-67), for triangulating."""
+    out = lm.copy()
+    c = np.array([0.5 * (lm[48, 0] + lm[54, 0]), 0.5 * (lm[51, 1] + lm[57, 1])])
+    a = 0.5 * np.linalg.norm(lm[54] - lm[48])
+    b = 0.5 * (lm[57, 1] - lm[51, 1])
+    sign = 1.0 if lm[54, 0] > lm[48, 0] else -1.0  # mirrored faces have 48 on the right
+    outer = np.deg2rad(np.r_[180, 150, 120, 90, 60, 30, 0, -30, -60, -90, -120, -150])
+    inner = np.deg2rad(np.r_[180, 135, 90, 45, 0, -45, -90, -135])
+    for idx, ang, rx, ry in ((np.arange(48, 60), outer, a, b), (np.arange(60, 68), inner, 0.75 * a, 0.45 * b)):
+        out[idx, 0] = c[0] + sign * rx * np.cos(ang)
+        out[idx, 1] = c[1] - ry * np.sin(ang)
+    return out
+
+
+def make_portrait(app: Appearance = Appearance()) -> Portrait:
+    """Compose a speaker's still frame (GRID size) from the astronaut photo with this appearance."""
+    photo, pts = astronaut()
+    mask = _person_mask(photo, pts)[..., None]
+    img = photo.astype(np.float32) * np.asarray(app.gain, np.float32)
+    # Background: the speaker's colour with a vertical gradient and a soft vignette.
+    yy = np.linspace(-1, 1, photo.shape[0], dtype=np.float32)[:, None, None]
+    bg = np.asarray(app.background, np.float32) * (1.0 - 0.25 * yy)
+    bg = np.broadcast_to(bg, img.shape)
+    img = img * mask + bg * (1 - mask)
+    if app.lip_tint:
+        lips = np.zeros(photo.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(pts[48:60]).astype(np.int32)], 255)
+        lm = cv2.GaussianBlur(lips, (0, 0), 1.5).astype(np.float32)[..., None] / 255.0
+        tint = np.array([1.0 + 0.15 * app.lip_tint, 1.0 - 0.1 * app.lip_tint, 1.0 - 0.1 * app.lip_tint], np.float32)
+        img = img * (1 - lm) + img * tint * lm
+    w, h = FRAME_SIZE
+    # Similarity: the nose tip goes to a GRID-like position, scaled by app.scale.
+    anchor = pts[30]
+    m = np.array([[app.scale, 0, w / 2 + app.dx - app.scale * anchor[0]],
+                  [0, app.scale, h * 0.47 + app.dy - app.scale * anchor[1]]], np.float64)
+    frame = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_AREA if app.scale < 1 else cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT)
+    lm = pts @ m[:, :2].T + m[:, 2]
+    if app.mirror:
+        frame = frame[:, ::-1].copy()
+        lm = lm[_MIRROR].copy()
+        lm[:, 0] = w - 1 - lm[:, 0]
+    frame = _fill_teeth(np.clip(frame, 0, 255).astype(np.float32), lm)
+    closed = _closed_mouth(lm)
+    # Mesh: lower-face landmarks plus a fixed ring outside the jaw.
+    nose = lm[30]
+    jaw = lm[1:16]
+    ring = nose + (jaw - nose) * 1.3
+    src = np.vstack([lm[_MESH_LANDMARKS], ring])
+    from scipy.spatial import Delaunay
+
+    # Triangulate a wide-open mouth so that no triangle bridges the upper and the lower lip.
+    portrait = Portrait(frame, lm, closed, src, np.zeros((0, 3), np.int32), (0, 0, w, h),
+                        float(np.linalg.norm(lm[54] - lm[48])))
+    tri = Delaunay(_mesh_dst(portrait, _canonical_mouth(lm))).simplices.astype(np.int32)
+    x0, y0 = np.floor(src.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(src.max(0)).astype(int) + 3
+    roi = (max(x0, 0), max(y0, 0), min(x1, w), min(y1, h))
+    return Portrait(frame, lm, closed, src, tri, roi, float(np.linalg.norm(lm[54] - lm[48])))
+
+
+def articulated_landmarks(portrait: Portrait, params: np.ndarray) -> np.ndarray:
+    """Landmarks (T, 68, 2) for articulation `params` (T, 5: open, jaw, spread, round, teeth) on this portrait."""
+    params = np.atleast_2d(params).astype(np.float64)
+    n = len(params)
+    o, j, s, r = (params[:, k][:, None] for k in range(4))
+    W = portrait.width
+    lm = np.repeat(portrait.closed[None], n, axis=0)
+    lips = np.arange(48, 68)
+    centre = 0.5 * (lm[:, 48] + lm[:, 54])  # (T, 2)
+    # Width: spreading widens, rounding narrows (inner corners more than outer).
+    wf = 0.9 + 0.12 * s - 0.3 * r
+    dx = lm[:, lips, 0] - centre[:, :1]
+    inner = (lips >= 60)[None]
+    lm[:, lips, 0] = centre[:, :1] + dx * np.where(inner, wf * (1 - 0.15 * r), wf)
+    g = o * 0.42 * W  # inner-lip gap, px
+    up, dn = 0.38 * g, 0.62 * g
+    side = 0.88 + 0.1 * r  # rounding makes the opening rounder
+    protrude = 0.05 * W * r  # lips look thicker when rounded
+    moves = {  # landmark: vertical shift (T, 1), positive = down
+        62: -up, 61: -up * side, 63: -up * side,
+        66: dn, 65: dn * side, 67: dn * side,
+        51: -0.75 * up - protrude, 50: -0.65 * up - 0.8 * protrude, 52: -0.65 * up - 0.8 * protrude,
+        49: -0.3 * up - 0.3 * protrude, 53: -0.3 * up - 0.3 * protrude,
+        57: 0.9 * dn + protrude, 56: 0.8 * dn + 0.8 * protrude, 58: 0.8 * dn + 0.8 * protrude,
+        55: 0.45 * dn + 0.3 * protrude, 59: 0.45 * dn + 0.3 * protrude,
+        48: 0.2 * dn, 54: 0.2 * dn, 60: 0.3 * dn, 64: 0.3 * dn,
+    }
+    for k, v in moves.items():
+        lm[:, k, 1] += v[:, 0]
+    chin = 0.55 * dn + 0.1 * W * j  # (T, 1) chin drop, px
+    lm[:, _JAW_MOVING, 1] += chin * _JAW_WEIGHT[None]
+    return lm.astype(np.float32)
+
+
+def _mesh_dst(portrait: Portrait, lm: np.ndarray) -> np.ndarray:
+    n_lm = len(_MESH_LANDMARKS)
+    dst = portrait.mesh_src.copy()
+    dst[:n_lm] = lm[_MESH_LANDMARKS]
+    return dst
+
+
+def _affines(src: np.ndarray, dst: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """Per-triangle affine (K, 2, 3) mapping destination points back to source points."""
+    d = np.concatenate([dst[tri], np.ones((len(tri), 3, 1))], axis=2)  # (K, 3, 3)
+    s = src[tri]  # (K, 3, 2)
+    det = np.linalg.det(d)
+    ok = np.abs(det) > 1e-6
+    m = np.zeros((len(tri), 3, 2))
+    m[ok] = np.linalg.solve(d[ok], s[ok])
+    return np.transpose(m, (0, 2, 1))
+
+
+def warp_mouth(portrait: Portrait, lm: np.ndarray) -> np.ndarray:
+    """The portrait (float32) with its lower face piecewise-affinely warped from rest to landmarks `lm` (68, 2)."""
+    x0, y0, x1, y1 = portrait.roi
+    dst = _mesh_dst(portrait, lm)
+    aff = _affines(portrait.mesh_src, dst, portrait.triangles)
+    index = np.zeros((y1 - y0, x1 - x0), np.int32)
+    # Supersampled (shift=4) triangle rasterisation of the destination mesh into a triangle-index image.
+    pts = np.round((dst - [x0, y0]) * 16).astype(np.int32)
+    d = dst[portrait.triangles]
+    area = (d[:, 1, 0] - d[:, 0, 0]) * (d[:, 2, 1] - d[:, 0, 1]) - (d[:, 2, 0] - d[:, 0, 0]) * (d[:, 1, 1] - d[:, 0, 1])
+    for k in np.flatnonzero(np.abs(area) > 0.05):  # collapsed triangles (a closed mouth) cover no pixels
+        t = portrait.triangles[k]
+        cv2.fillConvexPoly(index, pts[t], int(k) + 1, lineType=cv2.LINE_8, shift=4)
+        cv2.polylines(index, [pts[t]], True, int(k) + 1, 1, cv2.LINE_8, shift=4)  # no gaps along shared edges
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    a = np.concatenate([np.zeros((1, 2, 3)), aff], axis=0).astype(np.float32)[index]  # (h, w, 2, 3)
+    inside = index > 0
+    map_x = np.where(inside, a[..., 0, 0] * xs + a[..., 0, 1] * ys + a[..., 0, 2], xs)
+    map_y = np.where(inside, a[..., 1, 0] * xs + a[..., 1, 1] * ys + a[..., 1, 2], ys)
+    out = portrait.image.copy()
+    out[y0:y1, x0:x1] = cv2.remap(portrait.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out
+
+
+def _poly_mask(shape: tuple[int, int], poly: np.ndarray) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    cv2.fillPoly(m, [np.round(poly * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return m.astype(np.float32) / 255.0
+
+
+def _smooth_closed(poly: np.ndarray, per_segment: int = 6) -> np.ndarray:
+    """A closed Catmull-Rom spline through the polygon's vertices (N, 2) -> (N * per_segment, 2)."""
+    p0, p1, p2, p3 = (np.roll(poly, k, axis=0) for k in (1, 0, -1, -2))
+    t = np.linspace(0, 1, per_segment, endpoint=False)[None, :, None]
+    t2, t3 = t * t, t * t * t
+    pts = 0.5 * ((2 * p1[:, None]) + (-p0 + p2)[:, None] * t + (2 * p0 - 5 * p1 + 4 * p2 - p3)[:, None] * t2
+                 + (-p0 + 3 * p1 - 3 * p2 + p3)[:, None] * t3)
+    return pts.reshape(-1, 2)
+
+
+def _lip_line(roi: np.ndarray, contour: np.ndarray, colour: tuple[int, int, int], alpha: float) -> None:
+    """Blend a thin anti-aliased closed line along `contour` (px, ROI coordinates) into `roi` (float32, in place)."""
+    line = roi.copy()
+    cv2.polylines(line, [np.round(contour * 16).astype(np.int32)], True, colour, 1, cv2.LINE_AA, shift=4)
+    roi *= 1 - alpha
+    roi += alpha * line
+
+
+def draw_mouth_interior(img: np.ndarray, lm: np.ndarray, params: np.ndarray, width: float) -> None:
+    """Paint the mouth cavity, teeth and tongue inside the inner lips of `lm` (68, 2) onto `img` (float32, in place)."""
+    inner = _smooth_closed(lm[60:68].astype(np.float64))  # point 6k is landmark 60 + k
+    gap = float(lm[66, 1] - lm[62, 1])
+    h, w = img.shape[:2]
+    x0, y0 = np.floor(inner.min(0)).astype(int) - 3
+    x1, y1 = np.ceil(inner.max(0)).astype(int) + 4
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    off = np.array([x0, y0], np.float64)
+    roi = img[y0:y1, x0:x1]
+    inner = inner - off
+    if gap < 0.3:  # closed lips: only the dark line where they meet
+        _lip_line(roi, inner, (70, 30, 32), 0.5)
+        return
+    o, j, s, r, teeth = (float(v) for v in params[:5])
+    shape = roi.shape[:2]
+    cavity = _poly_mask(shape, inner)
+    # Cavity: dark, darker towards the back (the middle of the opening).
+    yy = (np.arange(shape[0], dtype=np.float32)[:, None] + y0 - lm[62, 1]) / max(gap, 1.0)
+    shade = np.clip(0.6 + 0.8 * np.abs(yy - 0.5), 0.5, 1.0)
+    colour = np.array([45, 14, 18], np.float32) * np.broadcast_to(shade, shape)[..., None]
+    # Tongue: a soft reddish half-ellipse resting on the lower lip, visible when the mouth is well open.
+    if o > 0.3:
+        tongue = np.zeros(shape, np.uint8)
+        c = lm[66] - off
+        axes = (max(1, int(0.3 * abs(lm[64, 0] - lm[60, 0]))), max(1, int(0.35 * gap)))
+        cv2.ellipse(tongue, (int(round(c[0])), int(round(c[1]))), axes, 0, 180, 360, 255, -1, cv2.LINE_AA)
+        tm = tongue.astype(np.float32)[..., None] / 255.0 * min(1.0, (o - 0.3) * 3)
+        colour = colour * (1 - tm) + np.array([150, 60, 65], np.float32) * tm
+    # Teeth: a band under the upper inner lip (and a thinner one above the lower lip).
+    t_up = min(0.55 * gap, 0.13 * width) * (0.35 + 0.65 * teeth) * (1 - 0.6 * r)
+    t_lo = min(0.3 * gap, 0.08 * width) * teeth * (1 - 0.7 * r)
+    teeth_col = np.array([238, 232, 218], np.float32)
+    for band, top in ((t_up, True), (t_lo, False)):
+        if band < 0.4:
+            continue
+        edge = inner[:25] if top else np.vstack([inner[24:], inner[:1]])
+        poly = np.vstack([edge, (edge[1:-1] + [0.0, band if top else -band])[::-1]])
+        tm = (_poly_mask(shape, poly) * cavity)[..., None]
+        colour = colour * (1 - tm) + teeth_col * (1.0 if top else 0.8) * tm
+    cm = cavity[..., None]
+    roi *= 1 - cm
+    roi += colour * cm
+    _lip_line(roi, inner, (60, 25, 28), 0.4)  # a soft shadow along the inner lip edge
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Per-clip nuisance: head motion amplitudes (px, degrees, relative scale), lighting and sensor noise."""
+
+    shift: float = 3.0
+    rotation: float = 1.5
+    zoom: float = 0.02
+    light: float = 0.08
+    noise: float = 2.5
+
+
+def _smooth_walk(rng: np.random.Generator, n: int, amplitude: float, fps: float = 25.0) -> np.ndarray:
+    """A smooth random trajectory (n,) within about +-amplitude: a sum of slow sinusoids (< 1 Hz)."""
+    t = np.arange(n) / fps
+    freqs = rng.uniform(0.1, 0.8, 3)
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    amps = rng.uniform(0.3, 1.0, 3)
+    walk = (amps[:, None] * np.sin(2 * np.pi * freqs[:, None] * t + phases[:, None])).sum(0)
+    return amplitude * walk / amps.sum()
+
+
+def render(
+    portrait: Portrait,
+    params: np.ndarray,
+    seed: int | np.random.SeedSequence = 0,
+    motion: Motion = Motion(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Render frames (T, H, W, 3) uint8 RGB and their landmarks (T, 68, 2) from articulation `params` (T, 5)."""
+    rng = np.random.default_rng(seed)
+    cv2.setRNGSeed(int(rng.integers(2**31 - 1)))  # cv2.randn below draws from OpenCV's own generator
+    params = np.asarray(params, np.float32)
+    n = len(params)
+    lms = articulated_landmarks(portrait, params)
+    h, w = portrait.image.shape[:2]
+    dx, dy = _smooth_walk(rng, n, motion.shift), _smooth_walk(rng, n, motion.shift)
+    rot, zoom = _smooth_walk(rng, n, motion.rotation), _smooth_walk(rng, n, motion.zoom)
+    light = 1.0 + _smooth_walk(rng, n, motion.light)
+    tilt = _smooth_walk(rng, n, motion.light)  # left-right lighting gradient
+    ramp = np.linspace(-1, 1, w, dtype=np.float32)[None, :, None]
+    centre = portrait.landmarks[30]
+    frames = np.empty((n, h, w, 3), np.uint8)
+    out_lm = np.empty_like(lms)
+    noise = np.empty((h, w, 3), np.float32)
+    for i in range(n):
+        img = warp_mouth(portrait, lms[i])
+        draw_mouth_interior(img, lms[i], params[i], portrait.width)
+        m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(rot[i]), 1.0 + float(zoom[i]))
+        m[:, 2] += (dx[i], dy[i])
+        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        out_lm[i] = lms[i] @ m[:, :2].T.astype(np.float32) + m[:, 2].astype(np.float32)
+        img *= light[i] * (1.0 + tilt[i] * ramp)
+        cv2.randn(noise, 0.0, motion.noise)
+        img += noise
+        np.clip(img, 0, 255, out=img)
+        frames[i] = img.astype(np.uint8)
+    return frames, out_lm
