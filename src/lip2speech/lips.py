@@ -1,0 +1,214 @@
+"""extract_lips: landmarks, mouth boxes, Gabor pictures/features and face crops of a video, as one LipTrack."""
+
+from __future__ import annotations
+
+import functools
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+
+from .errors import Lip2SpeechError
+from .fileio import save_npz
+from .gabor import (
+    GF_NAMES,
+    GP_SIZE,
+    box_from_geometry,
+    face_crop,
+    gabor_features,
+    gabor_picture_in,
+    jpeg_round_trip,
+    mouth_geometry,
+    resize_gp,
+)
+from .parallel import JobReport, default_jobs, run_jobs
+from .video.io import Video, read_video
+from .video.landmarks import LandmarkTracker, interpolate_invalid, to_grey
+
+FORMAT = "lip2speech.lips/1"
+VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
+
+@dataclass
+class LipTrack:
+    """Lip front-end output of one video; frames without a face are interpolated and have valid False.
+
+    landmarks (T, 68, 2) float32 px · mouth_boxes (T, 4) int32 (x0, y0, x1, y1) px, end-exclusive ·
+    gp (T, 40, 80) float32 Gabor pictures · gf (T, 7) float32 Gabor features in GF_NAMES order ·
+    faces (T, S, S) uint8 grey face crops · valid (T,) bool · fps float (frames/s).
+    """
+
+    landmarks: np.ndarray
+    mouth_boxes: np.ndarray
+    gp: np.ndarray
+    gf: np.ndarray
+    faces: np.ndarray
+    valid: np.ndarray
+    fps: float
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def save(self, path: str | Path) -> None:
+        """Write as one compressed .npz, atomically."""
+        save_npz(path, format=np.array(FORMAT), gf_names=np.array(GF_NAMES), fps=np.float64(self.fps),
+                 **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "fps"})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LipTrack":
+        """Read a .npz written by `save`; a missing, corrupt or foreign file raises Lip2SpeechError."""
+        path = Path(path)
+        if not path.is_file():
+            raise Lip2SpeechError("lips file not found", path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise Lip2SpeechError(f"not a readable .npz file ({type(exc).__name__})", path) from None
+        if "format" not in data or str(data["format"]) != FORMAT:
+            raise Lip2SpeechError(f"not a lip2speech lips file (expected format {FORMAT})", path)
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise Lip2SpeechError(f"lips file lacks {', '.join(missing)}", path)
+        track = cls(**{n: data[n] for n in names if n != "fps"}, fps=float(data["fps"]))
+        n = len(track.valid)
+        if any(len(getattr(track, k)) != n for k in names if k != "fps"):
+            raise Lip2SpeechError("lips file arrays disagree in frame count", path)
+        return track
+
+
+def extract_lips(
+    video: Video | str | Path,
+    *,
+    legacy: bool = False,
+    face_size: int = 64,
+    detect_every: int = 10,
+    smooth: float = 0.5,
+    box_smooth: int = 9,
+    centre_smooth: int = 3,
+    min_frames: int = 2,
+    tracker: LandmarkTracker | None = None,
+) -> LipTrack:
+    """Track the face and compute the lip front end of every frame of a video (path or decoded Video).
+
+    `legacy=True` reproduces the published JPEG round trip and region choice in GP and GF.
+    """
+    source = video if isinstance(video, (str, Path)) else None
+    if source is not None:
+        video = read_video(source, grey=True)
+    frames, fps = video.frames, float(video.fps)
+    n = len(frames)
+    if n < min_frames:
+        raise Lip2SpeechError(
+            f"video has only {n} frame{'s' if n != 1 else ''}; lip features need at least {min_frames}", source
+        )
+    tracker = tracker or LandmarkTracker(detect_every=detect_every, smooth=smooth)
+    lm = tracker.track(frames)
+    if not lm.valid.any():
+        raise Lip2SpeechError(f"no face found in any frame ({n} frames)", source)
+    return lip_track(frames, lm.points, lm.valid, fps, legacy=legacy, face_size=face_size, box_smooth=box_smooth,
+                     centre_smooth=centre_smooth, source=source)
+
+
+def lip_track(
+    frames: np.ndarray,
+    landmarks: np.ndarray,
+    valid: np.ndarray,
+    fps: float,
+    *,
+    legacy: bool = False,
+    face_size: int = 64,
+    box_smooth: int = 9,
+    centre_smooth: int = 3,
+    source: str | Path | None = None,
+) -> LipTrack:
+    """Mouth boxes, GP, GF and face crops of frames (T, H, W[, 3]) uint8 given their landmarks (T, 68, 2) px.
+
+    Mouth boxes and centres are smoothed over `box_smooth` / `centre_smooth` frames (in face coordinates);
+    `legacy=True` uses the published per-frame boxes, border-reflected GP, JPEG round trip and region test.
+    """
+    n = len(frames)
+    landmarks = np.asarray(landmarks, np.float32)
+    geom = mouth_geometry(landmarks, *((0, 0) if legacy else (box_smooth, centre_smooth)))
+    boxes = box_from_geometry(geom, frames.shape[1:3])
+    # Centre relative to the integer box; centroids are reported relative to the (sub-pixel) box edge.
+    centres = geom[:, 4:] - boxes[:, :2]
+    edge_offset = boxes[:, :2] - geom[:, :2]
+    gp = np.zeros((n, GP_SIZE[1], GP_SIZE[0]), np.float32)
+    gf = np.full((n, len(GF_NAMES)), np.nan, np.float32)
+    faces = np.zeros((n, face_size, face_size), np.uint8)
+    for t in np.flatnonzero(valid):
+        grey = to_grey(frames[t])
+        picture = gabor_picture_in(grey, boxes[t], context=not legacy)
+        gf[t] = gabor_features(picture, centres[t], legacy=legacy)
+        if legacy:
+            picture = jpeg_round_trip(picture).astype(np.float32)
+        else:
+            gf[t, 3:5] += edge_offset[t]
+        gp[t] = resize_gp(picture)
+        faces[t] = face_crop(grey, landmarks[t], face_size)
+    # A frame is valid when it has a face and a thresholded lip region; the rest are interpolated.
+    valid = np.asarray(valid, bool) & np.isfinite(gf).all(1)
+    if not valid.any():
+        raise Lip2SpeechError("no lip region found in any frame (face found, Gabor threshold empty)", source)
+    return LipTrack(
+        landmarks=landmarks,
+        mouth_boxes=boxes,
+        gp=interpolate_invalid(gp, valid),
+        gf=interpolate_invalid(gf, valid),
+        faces=interpolate_invalid(faces, valid),
+        valid=valid,
+        fps=float(fps),
+    )
+
+
+def find_videos(folder: str | Path) -> list[Path]:
+    """Video files (by suffix) under `folder`, recursively, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise Lip2SpeechError("not a folder", folder)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def _extract_one(item: tuple[Path, Path], overwrite: bool, kwargs: dict) -> Path:
+    src, dst = item
+    if dst.exists() and not overwrite:
+        return dst
+    cv2.setNumThreads(1)  # one process per core: no oversubscription inside OpenCV
+    try:
+        extract_lips(src, **kwargs).save(dst)
+    except Lip2SpeechError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - name the video whatever went wrong
+        raise Lip2SpeechError(f"lip extraction failed ({type(exc).__name__}: {exc})", src) from None
+    return dst
+
+
+def extract_folder(
+    videos: str | Path | Sequence[str | Path] | Iterable[str | Path],
+    out_dir: str | Path,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    root: str | Path | None = None,
+    **kwargs,
+) -> JobReport:
+    """Extract every video (a folder, searched recursively, or a list) to out_dir/<relative path>.npz on
+    `jobs` processes (default: all cores); a bad video is reported in the JobReport's failures and skipped.
+    Existing outputs are kept unless `overwrite`, so an interrupted run resumes."""
+    if isinstance(videos, (str, Path)):
+        root = Path(videos)
+        paths = find_videos(root)
+    else:
+        paths = [Path(p) for p in videos]
+    out_dir = Path(out_dir)
+    items = []
+    for p in paths:
+        rel = p.relative_to(root) if root is not None and p.is_relative_to(root) else Path(p.name)
+        items.append((p, out_dir / rel.with_suffix(".npz")))
+    fn = functools.partial(_extract_one, overwrite=overwrite, kwargs=kwargs)
+    return run_jobs(fn, items, jobs=jobs or default_jobs(), desc="lips", show_progress=show_progress)
