@@ -1,0 +1,62 @@
+"""The linear-plus-rectifier auditory model on a fixed-length signal, with its exact adjoint (for inversion)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.fft
+from scipy.signal import lfilter
+
+from .filterbank import N_CHANNELS, Filterbank
+from .spectrogram import HISTORY
+
+
+class AuditoryModel:
+    """wav2aud with the linear hair cell for signals of exactly n_frames * frame samples, run in one FFT block.
+
+    forward() keeps what backward passes need: the lateral-inhibition outputs y3 (128, n).
+    """
+
+    def __init__(self, bank: Filterbank, n_frames: int, frame: int, alpha: float) -> None:
+        self.n_frames, self.frame, self.alpha = n_frames, frame, alpha
+        self.n = n_frames * frame
+        self.n_fft = 1 << max(12, math.ceil(math.log2(self.n + HISTORY)))
+        self.H = bank.response(self.n_fft)
+        self.Hc = np.conj(self.H)
+        self.weights = (alpha ** np.arange(frame - 1, -1, -1)).astype(np.float32) if alpha else np.full(frame, 1.0 / frame, np.float32)
+        self.decay = alpha**frame if alpha else 0.0
+
+    def lateral(self, x: np.ndarray) -> np.ndarray:
+        """Lateral-inhibition outputs y3 (128, n) float32 of x (n samples)."""
+        X = scipy.fft.rfft(x.astype(np.float32), self.n_fft)
+        y = scipy.fft.irfft(X[None, :] * self.H, self.n_fft, axis=1)[:, : self.n]
+        return y[:-1] - y[1:]
+
+    def integrate(self, y3: np.ndarray) -> np.ndarray:
+        """Rectify, leaky-integrate and sample y3 (128, n) -> spectrogram (N, 128) float64."""
+        s = np.maximum(y3, 0).reshape(N_CHANNELS, self.n_frames, self.frame) @ self.weights
+        if self.decay:
+            s = lfilter([1.0], [1.0, -self.decay], s, axis=1)
+        return s.T
+
+    def integrate_adjoint(self, g: np.ndarray, y3: np.ndarray) -> np.ndarray:
+        """Gradient wrt y3 (128, n) of <g, integrate(y3)> for g (N, 128)."""
+        g = np.asarray(g, dtype=np.float64).T
+        if self.decay:  # adjoint of the causal recursion: the same recursion run backwards in time
+            g = lfilter([1.0], [1.0, -self.decay], g[:, ::-1], axis=1)[:, ::-1]
+        g = np.clip(g, -1e30, 1e30).astype(np.float32)  # float32 from here on: keep it finite
+        gy = (g[:, :, None] * self.weights[None, None, :]).reshape(N_CHANNELS, self.n)
+        return gy * (y3 > 0)
+
+    def channel_adjoint(self, r: np.ndarray) -> np.ndarray:
+        """Sum over channels of each channel's cochlear filter run backwards on r (129, n) -> signal (n,)."""
+        R = scipy.fft.rfft(r, self.n_fft, axis=1)
+        return scipy.fft.irfft(np.einsum("cf,cf->f", R, self.Hc), self.n_fft)[: self.n]
+
+    def lateral_adjoint(self, g3: np.ndarray) -> np.ndarray:
+        """Gradient wrt x (n,) of <g3, lateral(x)> for g3 (128, n)."""
+        r = np.zeros((N_CHANNELS + 1, self.n), dtype=np.float32)
+        r[:-1] += g3
+        r[1:] -= g3
+        return self.channel_adjoint(r)
