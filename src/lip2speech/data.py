@@ -1,0 +1,424 @@
+"""Windowing of utterances into training samples, per-speaker normalisation, splits and streaming datasets.
+
+An utterance of T video frames is cut into T // 5 slices of 5 video frames (200 ms at 25 fps); each slice is
+paired with 26 spectrogram frames obtained by linearly interpolating the utterance's auditory spectrogram
+(8 ms frames) onto 26 equally spaced times per slice (as the study did: 75 frames -> 390 spectrogram frames).
+A model window spans `window_slices` consecutive slices with a hop of one slice (GF2S/GP2S: 1 slice = 200 ms;
+Lip2AudSpec: 2 slices = 400 ms, 200 ms hop); overlapping window predictions are averaged per slice.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from .errors import Lip2SpeechError
+
+SLICE_FRAMES = 5  # video frames per slice (200 ms at 25 fps)
+SLICE_SPEC = 26  # spectrogram frames per slice after interpolation
+SPEC_FRAME_S = 0.008  # auditory spectrogram frame step (s)
+COMPRESS = 0.3  # the autoencoder works on spectrogram ** 0.3
+FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horizontal flip
+
+
+# ---- time grids --------------------------------------------------------------------------------
+
+
+def n_slices(n_video_frames: int, slice_frames: int = SLICE_FRAMES) -> int:
+    """Number of whole slices in an utterance of `n_video_frames` frames."""
+    return int(n_video_frames) // slice_frames
+
+
+def interp_matrix(src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """(len(dst), len(src)) linear-interpolation weights, edges held constant (like np.interp)."""
+    src = np.asarray(src_times, dtype=np.float64)
+    dst = np.clip(np.asarray(dst_times, dtype=np.float64), src[0], src[-1])
+    hi = np.clip(np.searchsorted(src, dst, side="right"), 1, len(src) - 1)
+    lo = hi - 1
+    span = src[hi] - src[lo]
+    frac = np.where(span > 0, (dst - src[lo]) / np.where(span > 0, span, 1.0), 0.0)
+    w = np.zeros((len(dst), len(src)))
+    rows = np.arange(len(dst))
+    np.add.at(w, (rows, lo), 1.0 - frac)
+    np.add.at(w, (rows, hi), frac)
+    return w
+
+
+def _grids(n_aud: int, n_sl: int, fps: float, spf: int, slice_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre times (s) of the spectrogram frames and of the interpolated slice frames."""
+    aud_t = (np.arange(n_aud) + 0.5) * SPEC_FRAME_S
+    dur = n_sl * slice_frames / float(fps)
+    sl_t = (np.arange(n_sl * spf) + 0.5) * dur / (n_sl * spf)
+    return aud_t, sl_t
+
+
+def spec_to_slices(aud: np.ndarray, fps: float, n_sl: int, spf: int = SLICE_SPEC,
+                   slice_frames: int = SLICE_FRAMES) -> np.ndarray:
+    """Spectrogram (N, bins) -> (n_sl * spf, bins) on the slice grid covering n_sl * slice_frames video frames."""
+    aud_t, sl_t = _grids(len(aud), n_sl, fps, spf, slice_frames)
+    return (interp_matrix(aud_t, sl_t) @ aud).astype(np.float32)
+
+
+def slices_to_spec(sl: np.ndarray, n_aud: int, fps: float, spf: int = SLICE_SPEC,
+                   slice_frames: int = SLICE_FRAMES) -> np.ndarray:
+    """Slice-grid frames (n_sl * spf, bins) -> (n_aud, bins) on the original 8 ms grid (edges held)."""
+    n_sl = len(sl) // spf
+    aud_t, sl_t = _grids(n_aud, n_sl, fps, spf, slice_frames)
+    return (interp_matrix(sl_t, aud_t) @ sl).astype(np.float32)
+
+
+def window_starts(n_sl: int, window_slices: int, hop_slices: int = 1) -> np.ndarray:
+    """First slice of every window that fits in `n_sl` slices."""
+    return np.arange(0, max(n_sl - window_slices + 1, 0), hop_slices)
+
+
+def overlap_average(windows: np.ndarray, n_sl: int, window_slices: int, hop_slices: int = 1) -> np.ndarray:
+    """Window predictions (W, window_slices * spf, D) -> (n_sl * spf, D), averaging overlapping slices."""
+    spf = windows.shape[1] // window_slices
+    out = np.zeros((n_sl * spf, windows.shape[2]), dtype=np.float64)
+    count = np.zeros((n_sl * spf, 1))
+    for w, s in enumerate(window_starts(n_sl, window_slices, hop_slices)):
+        out[s * spf:(s + window_slices) * spf] += windows[w]
+        count[s * spf:(s + window_slices) * spf] += 1
+    if np.any(count == 0):  # slices no window covers (only when hop > 1): hold the nearest covered value
+        covered = np.flatnonzero(count[:, 0] > 0)
+        idx = covered[np.abs(np.arange(len(count))[:, None] - covered[None]).argmin(1)]
+        out, count = out[idx], count[idx]
+    return (out / count).astype(np.float32)
+
+
+def compress(aud: np.ndarray) -> np.ndarray:
+    """Spectrogram -> autoencoder domain: max(aud, 0) ** 0.3."""
+    return np.maximum(aud, 0.0) ** COMPRESS
+
+
+def decompress(x: np.ndarray, legacy: bool = False) -> np.ndarray:
+    """Autoencoder domain -> spectrogram: max(x, 0) ** (1/0.3); `legacy` reproduces the published power-3 bug."""
+    return np.maximum(x, 0.0) ** (3.0 if legacy else 1.0 / COMPRESS)
+
+
+# ---- lip inputs --------------------------------------------------------------------------------
+
+
+def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Replace frames without a face by the nearest frame with one (along axis 0)."""
+    valid = np.asarray(valid, dtype=bool)
+    if valid.all():
+        return x
+    good = np.flatnonzero(valid)
+    if good.size == 0:
+        raise Lip2SpeechError("no face found in any frame")
+    idx = good[np.abs(np.arange(len(valid))[:, None] - good[None]).argmin(1)]
+    return x[idx]
+
+
+def deltas(x: np.ndarray) -> np.ndarray:
+    """(T, ...) -> (3, T, ...): the frames, their first and their second temporal difference (0 at the start)."""
+    d1 = np.diff(x, axis=0, prepend=x[:1])
+    d2 = np.diff(d1, axis=0, prepend=d1[:1])
+    return np.stack([x, d1, d2]).astype(np.float32)
+
+
+@dataclass
+class NormStats:
+    """Per-speaker mean and std of one lip input (gf: per feature; gp/faces: one scalar)."""
+
+    kind: str
+    per_speaker: dict[str, tuple[list[float], list[float]]]
+
+    def get(self, speaker: str, x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) for `speaker`; an unseen speaker is normalised by its own utterance `x`."""
+        if speaker in self.per_speaker:
+            m, s = self.per_speaker[speaker]
+            return np.asarray(m, np.float32), np.asarray(s, np.float32)
+        if x is None:
+            raise Lip2SpeechError(f"no normalisation statistics for speaker {speaker!r}")
+        return _moments(self.kind, [x])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "per_speaker": {k: [list(m), list(s)] for k, (m, s) in self.per_speaker.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "NormStats":
+        return cls(d["kind"], {k: (list(v[0]), list(v[1])) for k, v in d["per_speaker"].items()})
+
+
+def raw_lips(lips: Mapping[str, np.ndarray], kind: str) -> np.ndarray:
+    """The raw per-frame lip input of `kind`, non-finite frames filled: gf (T,7), gp (T,H,W), faces (T,S,S) in [0,1]."""
+    x = np.asarray(lips[kind], dtype=np.float32)
+    if kind == "faces":
+        x = x / 255.0
+    if not np.asarray(lips["valid"], bool).any():
+        raise Lip2SpeechError("no face found in any frame")
+    # The lip front end already interpolates frames without a face; only non-finite frames need filling.
+    return fill_invalid(x, np.isfinite(x.reshape(len(x), -1)).all(1))
+
+
+def _moments(kind: str, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    axis = 0 if kind == "gf" else None
+    if kind == "gf":
+        cat = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays]).astype(np.float64)
+        m, s = cat.mean(axis), cat.std(axis)
+    else:
+        n = sum(a.size for a in arrays)
+        m = sum(float(a.sum(dtype=np.float64)) for a in arrays) / n
+        v = sum(float(((a - m) ** 2).sum(dtype=np.float64)) for a in arrays) / n
+        m, s = np.array([m]), np.array([np.sqrt(v)])
+    s = np.where(s > 1e-8, s, 1.0)
+    return m.astype(np.float32), s.astype(np.float32)
+
+
+def compute_stats(kind: str, items: Callable[[], Iterator[tuple[str, Mapping[str, np.ndarray]]]]) -> NormStats:
+    """Per-speaker stats of lip input `kind` from a stream of (speaker, lips); gp/faces stream running sums."""
+    acc: dict[str, list[float]] = {}
+    gf: dict[str, list[np.ndarray]] = collections.defaultdict(list)
+    for speaker, lips in items():
+        x = raw_lips(lips, kind).astype(np.float64)
+        if kind == "gf":
+            gf[speaker].append(x)  # 7 floats per frame: small enough to keep
+        else:
+            a = acc.setdefault(speaker, [0.0, 0.0, 0.0])
+            a[0] += x.size
+            a[1] += x.sum()
+            a[2] += (x * x).sum()
+    per: dict[str, tuple[list[float], list[float]]] = {}
+    if kind == "gf":
+        for spk, arrs in gf.items():
+            m, s = _moments("gf", arrs)
+            per[spk] = (m.tolist(), s.tolist())
+    else:
+        for spk, (n, s1, s2) in acc.items():
+            m = s1 / n
+            sd = float(np.sqrt(max(s2 / n - m * m, 0.0)))
+            per[spk] = ([m], [sd if sd > 1e-8 else 1.0])
+    return NormStats(kind, per)
+
+
+def utterance_input(lips: Mapping[str, np.ndarray], kind: str, stats: NormStats, speaker: str) -> np.ndarray:
+    """Normalised model input for a whole utterance: gf (T, 14) features + differences; gp/faces (3, T, H, W)."""
+    x = raw_lips(lips, kind)
+    m, s = stats.get(speaker, x)
+    x = (x - m) / s if kind == "gf" else (x - m[0]) / s[0]
+    if kind == "gf":
+        return np.concatenate([x, np.diff(x, axis=0, prepend=x[:1])], axis=1).astype(np.float32)
+    return deltas(x)
+
+
+def cut_windows(x: np.ndarray, kind: str, n_sl: int, window_slices: int,
+                slice_frames: int = SLICE_FRAMES) -> np.ndarray:
+    """Utterance input -> stacked windows: gf (W, frames, 14); gp/faces (W, 3, frames, H, W)."""
+    starts = window_starts(n_sl, window_slices) * slice_frames
+    span = window_slices * slice_frames
+    if kind == "gf":
+        return np.stack([x[s:s + span] for s in starts])
+    return np.stack([x[:, s:s + span] for s in starts])
+
+
+def target_windows(sl: np.ndarray, n_sl: int, window_slices: int, spf: int = SLICE_SPEC) -> np.ndarray:
+    """Slice-grid spectrogram (n_sl * spf, bins) -> per-window targets (W, window_slices * spf, bins)."""
+    return np.stack([sl[s * spf:(s + window_slices) * spf] for s in window_starts(n_sl, window_slices)])
+
+
+def augment(x: np.ndarray, kind: str, rng: np.random.Generator, noise: float = 0.01) -> np.ndarray:
+    """Published augmentation: per sample a horizontal flip, Gaussian noise (sigma 0.01) or nothing."""
+    choice = rng.integers(3)
+    if choice == 0:
+        if kind == "gf":  # a mirrored mouth: centroid x and orientation (and their differences) change sign
+            x = x.copy()
+            cols = list(FLIP_GF_COLUMNS) + [c + x.shape[-1] // 2 for c in FLIP_GF_COLUMNS]
+            x[..., cols] *= -1
+            return x
+        return np.ascontiguousarray(x[..., ::-1])
+    if choice == 1:
+        return (x + rng.normal(0.0, noise, x.shape)).astype(np.float32)
+    return x
+
+
+def word_segments(word_times: Sequence[tuple[str, float, float]] | None, fps: float, n_frames: int,
+                  min_frames: int = 2) -> list[tuple[str, int, int]]:
+    """Words (not sil/sp) as (word, first video frame, end frame) from alignment times in seconds."""
+    out = []
+    for word, start, end in word_times or ():
+        if word in ("sil", "sp"):
+            continue
+        a = int(np.floor(start * fps))
+        b = min(int(np.ceil(end * fps)), n_frames)
+        if b - a >= min_frames:
+            out.append((word, a, b))
+    return out
+
+
+def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tuple[str, int, int],
+                slices_per_word: int = 2, slice_frames: int = SLICE_FRAMES,
+                spf: int = SLICE_SPEC) -> tuple[np.ndarray, np.ndarray]:
+    """One word as a fixed-size sample (vocabulary task): lip input resampled to slices_per_word * 5 frames,
+    spectrogram (of the same time span) resampled to slices_per_word * 26 frames."""
+    _, a, b = seg
+    n_in = slices_per_word * slice_frames
+    t_src = np.arange(a, b, dtype=np.float64)
+    t_dst = np.linspace(a, b - 1, n_in)
+    w = interp_matrix(t_src, t_dst).astype(np.float32)
+    if kind == "gf":
+        lips = w @ x[a:b]
+    else:
+        lips = np.einsum("ft,ct...->cf...", w, x[:, a:b])
+    aud_t = (np.arange(len(aud)) + 0.5) * SPEC_FRAME_S
+    dst = a / fps + (np.arange(slices_per_word * spf) + 0.5) * (b - a) / fps / (slices_per_word * spf)
+    return lips.astype(np.float32), (interp_matrix(aud_t, dst) @ aud).astype(np.float32)
+
+
+# ---- splits ------------------------------------------------------------------------------------
+
+
+def _rank(key: str, seed: int) -> str:
+    return hashlib.sha1(f"{seed}:{key}".encode()).hexdigest()
+
+
+def split_keys(keys: Sequence[str], test_fraction: float = 0.2, val_fraction: float = 0.1,
+               test_speakers: Sequence[str] = (), seed: int = 0) -> dict[str, list[str]]:
+    """Deterministic split of keys 'speaker/uid': per speaker test_fraction to test (seen speakers), or all of
+    `test_speakers` to test (unseen speakers); val_fraction of each speaker's remaining keys to validation."""
+    by_spk: dict[str, list[str]] = collections.defaultdict(list)
+    for k in keys:
+        by_spk[k.split("/")[0]].append(k)
+    out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for spk in sorted(by_spk):
+        ks = sorted(by_spk[spk], key=lambda k: _rank(k, seed))
+        if test_speakers:
+            if spk in test_speakers:
+                out["test"] += sorted(ks)
+                continue
+            n_test = 0
+        else:
+            n_test = int(round(test_fraction * len(ks)))
+        rest = ks[n_test:]
+        n_val = max(1, int(round(val_fraction * len(rest)))) if len(rest) > 1 and val_fraction > 0 else 0
+        out["test"] += sorted(ks[:n_test])
+        out["val"] += sorted(rest[:n_val])
+        out["train"] += sorted(rest[n_val:])
+    return out
+
+
+# ---- streaming datasets ------------------------------------------------------------------------
+
+
+class LRU:
+    """A small least-recently-used cache of computed per-utterance arrays (bounds memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._d: collections.OrderedDict[Any, Any] = collections.OrderedDict()
+
+    def get(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key in self._d:
+            self._d.move_to_end(key)
+            return self._d[key]
+        value = make()
+        self._d[key] = value
+        if len(self._d) > self.size:
+            self._d.popitem(last=False)
+        return value
+
+
+class WindowDataset(Dataset):
+    """(lip window, compressed target spectrogram window) samples streamed from per-utterance items.
+
+    `load(key)` returns an item mapping with aud, lips, speaker; `counts[key]` is its number of video frames.
+    `lips_from` maps a key to the key whose lips are used (the shuffled-lips control); default itself.
+    """
+
+    def __init__(self, keys: Sequence[str], counts: Mapping[str, int], load: Callable[[str], Mapping[str, Any]],
+                 kind: str, stats: NormStats, window_slices: int, augment: bool = False, seed: int = 0,
+                 cache_size: int = 16, lips_from: Mapping[str, str] | None = None) -> None:
+        self.keys, self.load, self.kind, self.stats = list(keys), load, kind, stats
+        self.window_slices, self.do_augment, self.seed = window_slices, augment, seed
+        self.lips_from = dict(lips_from or {})
+        self.index: list[tuple[int, int]] = []
+        self.groups: list[list[int]] = []  # sample indices per utterance (for block shuffling)
+        for u, k in enumerate(self.keys):
+            n_w = len(window_starts(n_slices(min(counts[k], counts[self.lips_from.get(k, k)])), window_slices))
+            self.groups.append(list(range(len(self.index), len(self.index) + n_w)))
+            self.index += [(u, w) for w in range(n_w)]
+        self.cache = LRU(cache_size)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _utterance(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        key = self.keys[u]
+        item = self.load(key)
+        src = self.lips_from.get(key, key)
+        lips_item = item if src == key else self.load(src)
+        n_sl = n_slices(min(len(item["lips"]["valid"]), len(lips_item["lips"]["valid"])))
+        x = cut_windows(utterance_input(lips_item["lips"], self.kind, self.stats, lips_item["speaker"]),
+                        self.kind, n_sl, self.window_slices)
+        sl = compress(spec_to_slices(np.asarray(item["aud"]), float(item["lips"]["fps"]), n_sl))
+        return x, target_windows(sl, n_sl, self.window_slices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        u, w = self.index[i]
+        x, y = self.cache.get(u, lambda: self._utterance(u))
+        xw = x[w]
+        if self.do_augment:
+            xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
+        return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(y[w])
+
+
+class FrameDataset(Dataset):
+    """All compressed spectrogram frames of one utterance per item (for the autoencoder; batches concatenate)."""
+
+    def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]]) -> None:
+        self.keys, self.load = list(keys), load
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(compress(np.asarray(self.load(self.keys[i])["aud"], np.float32)))
+
+    @staticmethod
+    def collate(batch: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(batch)
+
+
+class BlockShuffleSampler(Sampler[int]):
+    """Shuffle utterances, then shuffle samples within blocks of `block` utterances: mixes samples across
+    utterances while the dataset's LRU cache (>= block) keeps only a bounded number of utterances in memory.
+    Deterministic per (seed, epoch); Lightning calls set_epoch."""
+
+    def __init__(self, groups: Sequence[Sequence[int]], block: int, seed: int = 0, dataset: Any = None) -> None:
+        self.groups, self.block, self.seed, self.dataset = groups, max(1, block), seed, dataset
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.dataset is not None:
+            self.dataset.epoch = epoch
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+    def __iter__(self) -> Iterator[int]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        order = rng.permutation(len(self.groups))
+        for b in range(0, len(order), self.block):
+            idx = np.concatenate([np.asarray(self.groups[g], dtype=np.int64) for g in order[b:b + self.block]]
+                                 + [np.zeros(0, np.int64)])
+            yield from rng.permutation(idx).tolist()
+
+
+def derangement(keys: Sequence[str], seed: int = 0) -> dict[str, str]:
+    """Map every key to a different key (a seeded cyclic shift of a shuffled order): the shuffled-lips control."""
+    keys = list(keys)
+    if len(keys) < 2:
+        return {k: k for k in keys}
+    order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
+    return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}

@@ -1,0 +1,155 @@
+"""Load a trained run and reconstruct spectrograms and speech: lips -> model -> decoder -> inversion."""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import yaml
+
+from . import data as D
+from .errors import Lip2SpeechError
+from .features import FEATURE_CONFIG, check_features_config
+from .models import build_model
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A lip2speech checkpoint as a dict; Lip2SpeechError if missing, corrupt or not ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise Lip2SpeechError("checkpoint not found (is this a finished run folder?)", path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile, Exception) as exc:  # noqa: BLE001
+        raise Lip2SpeechError(f"corrupt or unreadable checkpoint ({type(exc).__name__})", path) from None
+    if not isinstance(ckpt, dict) or "lip2speech" not in ckpt or "state_dict" not in ckpt:
+        raise Lip2SpeechError("not a lip2speech checkpoint (no lip2speech metadata)", path)
+    return ckpt
+
+
+def _load_net(name: str, kwargs: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
+    net = build_model(name, **kwargs)
+    sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    try:
+        net.load_state_dict(sub)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+        raise Lip2SpeechError(f"checkpoint weights do not match the {name} model ({first})", path) from None
+    return net.eval()
+
+
+class Reconstructor:
+    """A trained run: predicts the auditory spectrogram (N, 128, linear units, 8 ms grid) of an utterance."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        ckpt_path = self.run_dir / "model.ckpt"
+        ckpt = load_checkpoint(ckpt_path)
+        meta = ckpt["lip2speech"]
+        self.meta = meta
+        self.system: str = meta["system"]
+        self.feature_config = meta.get("feature_config", {})
+        if self.feature_config != FEATURE_CONFIG:
+            raise Lip2SpeechError("checkpoint was made with another feature configuration", ckpt_path)
+        self.legacy = bool(meta.get("legacy_decompress", False))
+        state = ckpt["state_dict"]
+        if self.system == "autoencoder":
+            self.ae = _load_net("autoencoder", meta["model_kwargs"], state, "net.", ckpt_path)
+            self.net = None
+        else:
+            self.ae = _load_net("autoencoder", meta["ae_kwargs"], state, "ae.", ckpt_path)
+            self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
+            self.kind, self.window_slices = meta["kind"], int(meta["window_slices"])
+            self.stats = D.NormStats.from_dict(meta["stats"])
+        cfg_path = self.run_dir / "config.yaml"
+        self.config = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else meta.get("config", {})
+        split_path = self.run_dir / "split.json"
+        self.split = json.loads(split_path.read_text()) if split_path.is_file() else {"test": []}
+
+    @property
+    def test_keys(self) -> list[str]:
+        """Held-out utterance keys of the run's split."""
+        return list(self.split.get("test", []))
+
+    @property
+    def features_dir(self) -> Path:
+        """The features folder the run was trained on."""
+        return Path(self.config["features"])
+
+    def check_features(self, features_dir: str | Path) -> None:
+        """Lip2SpeechError if `features_dir` was prepared with another configuration than this model's."""
+        check_features_config(features_dir, self.feature_config)
+
+    @torch.no_grad()
+    def decode(self, codes: np.ndarray, n_aud: int, fps: float) -> np.ndarray:
+        """Slice-grid bottleneck codes (n_sl * 26, 32) -> spectrogram (n_aud, 128) in linear units."""
+        comp = self.ae.decode(torch.from_numpy(np.asarray(codes, np.float32))).numpy()
+        return D.slices_to_spec(D.decompress(comp, self.legacy), n_aud, fps)
+
+    @torch.no_grad()
+    def predict_codes(self, lips: Mapping[str, Any], speaker: str | None = None) -> np.ndarray:
+        """Bottleneck codes (n_slices * 26, 32) predicted from a lips mapping; unseen speaker: self-normalised."""
+        n_sl = D.n_slices(len(lips["valid"]))
+        if n_sl < self.window_slices:
+            raise Lip2SpeechError(f"video too short: needs at least {self.window_slices * D.SLICE_FRAMES} frames")
+        x = D.cut_windows(D.utterance_input(lips, self.kind, self.stats, speaker or "<unseen>"),
+                          self.kind, n_sl, self.window_slices)
+        pred = np.concatenate([self.net(torch.from_numpy(x[i:i + 64])).numpy() for i in range(0, len(x), 64)])
+        return D.overlap_average(pred, n_sl, self.window_slices)
+
+    def predict_spectrogram(self, item: Mapping[str, Any]) -> np.ndarray:
+        """Reconstructed auditory spectrogram (N, 128) on the same frame grid as item['aud'] (linear units).
+
+        For an autoencoder run this is the autoencoder's reconstruction of item['aud'] itself."""
+        aud = np.asarray(item["aud"], np.float32)
+        if self.system == "autoencoder":
+            with torch.no_grad():
+                rec = self.ae(torch.from_numpy(D.compress(aud)))[0].numpy()
+            return D.decompress(rec, self.legacy).astype(np.float32)
+        lips = item["lips"]
+        codes = self.predict_codes(lips, item.get("speaker"))
+        return self.decode(codes, len(aud), float(lips["fps"]))
+
+
+def load_run(run_dir: str | Path) -> Reconstructor:
+    """The trained model of a run folder (model.ckpt), ready to predict."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise Lip2SpeechError("run folder not found", run_dir)
+    return Reconstructor(run_dir)
+
+
+def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
+          n_iter: int = 20, speaker: str | None = None) -> dict[str, Any]:
+    """Reconstruct speech (8 kHz WAV) from the lips of `video`; optionally mux it with the video into an MP4."""
+    import soundfile as sf
+
+    from .audio import invert_auditory_spectrogram
+    from .features import lips_from_track
+    from .fileio import atomic_path
+    from .lips import extract_lips
+    from .video.io import read_video, write_video
+
+    rec = load_run(run_dir)
+    if rec.system == "autoencoder":
+        raise Lip2SpeechError("this is an autoencoder run; speak needs a gf2s, gp2s or lip2audspec run", run_dir)
+    track = extract_lips(video)
+    lips = lips_from_track(track)
+    fs = FEATURE_CONFIG["fs"]
+    n_aud = int(math.ceil(len(track.valid) / track.fps / FEATURE_CONFIG["spec_frame_s"]))
+    spec = rec.decode(rec.predict_codes(lips, speaker), n_aud, track.fps)
+    wave = np.asarray(invert_auditory_spectrogram(spec, fs=fs, n_iter=n_iter, seed=0), np.float64)
+    wave = (0.9 * wave / max(np.max(np.abs(wave)), 1e-9)).astype(np.float32)
+    out_wav = Path(out_wav)
+    with atomic_path(out_wav) as tmp:
+        sf.write(str(tmp), wave, fs, format="WAV", subtype="PCM_16")
+    if out_video is not None:
+        v = read_video(video)
+        write_video(out_video, v.frames, v.fps, audio=wave, audio_fs=fs)
+    return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
+            "seconds": len(wave) / fs, "frames_without_face": int((~lips["valid"]).sum())}

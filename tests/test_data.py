@@ -1,0 +1,150 @@
+"""Windowing, interpolation, normalisation, splits and the streaming datasets."""
+
+import numpy as np
+import pytest
+
+from lip2speech import data as D
+from lip2speech.errors import Lip2SpeechError
+
+
+def test_slice_grid_matches_the_study():
+    aud = np.random.default_rng(0).random((375, 128)).astype(np.float32)
+    sl = D.spec_to_slices(aud, fps=25, n_sl=D.n_slices(75))
+    assert D.n_slices(75) == 15 and sl.shape == (390, 128)
+    back = D.slices_to_spec(sl, 375, fps=25)
+    assert back.shape == (375, 128)
+    smooth = np.repeat(np.linspace(0, 1, 375)[:, None], 128, 1)
+    rt = D.slices_to_spec(D.spec_to_slices(smooth, 25, 15), 375, 25)
+    assert np.abs(rt - smooth).max() < 1e-3  # linear signals survive the round trip
+
+
+def test_interp_matrix_rows_sum_to_one_and_hold_edges():
+    w = D.interp_matrix(np.array([0.0, 1.0, 2.0]), np.array([-1.0, 0.5, 1.5, 5.0]))
+    assert np.allclose(w.sum(1), 1)
+    assert np.allclose(w @ np.array([0.0, 10.0, 20.0]), [0, 5, 15, 20])
+
+
+def test_windows_and_overlap_average():
+    x = np.arange(75 * 14, dtype=np.float32).reshape(75, 14)
+    gf = D.cut_windows(x, "gf", 15, 1)
+    assert gf.shape == (15, 5, 14) and np.array_equal(gf[3], x[15:20])
+    l2a = D.cut_windows(np.zeros((3, 75, 8, 8)), "faces", 15, 2)
+    assert l2a.shape == (14, 3, 10, 8, 8)  # 400 ms windows, 200 ms hop
+    sl = np.random.default_rng(1).random((390, 32))
+    tw = D.target_windows(sl, 15, 2)
+    assert tw.shape == (14, 52, 32)
+    assert np.allclose(D.overlap_average(tw, 15, 2), sl, atol=1e-6)  # consistent windows average to the truth
+
+
+def test_compression_round_trip_and_legacy_bug():
+    a = np.array([0.0, 0.5, 2.0])
+    assert np.allclose(D.decompress(D.compress(a)), a)
+    assert not np.allclose(D.decompress(D.compress(a), legacy=True), a)
+
+
+def test_fill_invalid_and_no_face():
+    x = np.arange(5.0)[:, None]
+    assert D.fill_invalid(x, np.array([0, 1, 0, 0, 1], bool))[:, 0].tolist() == [1, 1, 1, 4, 4]
+    with pytest.raises(Lip2SpeechError, match="no face"):
+        D.fill_invalid(x, np.zeros(5, bool))
+
+
+def test_deltas_channels():
+    x = np.arange(4.0)[:, None] ** 2
+    d = D.deltas(x)
+    assert d.shape == (3, 4, 1)
+    assert d[1, :, 0].tolist() == [0, 1, 3, 5] and d[2, :, 0].tolist() == [0, 1, 2, 2]
+
+
+def _lips(rng, n=75, shift=0.0):
+    return {"gf": (rng.random((n, 7)) + shift).astype(np.float32), "gp": rng.random((n, 4, 6)).astype(np.float32),
+            "faces": rng.integers(0, 255, (n, 8, 8)).astype(np.uint8), "valid": np.ones(n, bool), "fps": 25.0}
+
+
+def test_per_speaker_normalisation():
+    rng = np.random.default_rng(0)
+    items = [("a", _lips(rng)), ("a", _lips(rng)), ("b", _lips(rng, shift=5.0))]
+    st = D.compute_stats("gf", lambda: iter(items))
+    x = D.utterance_input(items[2][1], "gf", st, "b")
+    assert x.shape == (75, 14) and abs(x[:, :7].mean()) < 0.3  # speaker b's offset removed
+    gp = D.compute_stats("gp", lambda: iter(items))
+    m, s = gp.get("a")
+    allgp = np.concatenate([items[0][1]["gp"], items[1][1]["gp"]])
+    assert np.isclose(m[0], allgp.mean(), atol=1e-6) and np.isclose(s[0], allgp.std(), atol=1e-5)
+    assert D.utterance_input(items[0][1], "faces", D.compute_stats("faces", lambda: iter(items)), "a").shape == (3, 75, 8, 8)
+    # unseen speaker: normalised with its own statistics
+    z = D.utterance_input(_lips(rng, shift=100.0), "gf", st, "zz")
+    assert abs(z[:, :7].mean()) < 1e-3
+    assert D.NormStats.from_dict(st.to_dict()).get("b")[0].tolist() == st.get("b")[0].tolist()
+
+
+def test_augment_flip_noise_or_nothing():
+    x = np.random.default_rng(0).random((3, 5, 4, 6)).astype(np.float32)
+    seen = set()
+    for seed in range(30):
+        y = D.augment(x, "gp", np.random.default_rng(seed))
+        if np.array_equal(y, x):
+            seen.add("none")
+        elif np.array_equal(y, x[..., ::-1]):
+            seen.add("flip")
+        else:
+            assert (y - x).std() == pytest.approx(0.01, rel=0.2)
+            seen.add("noise")
+    assert seen == {"none", "flip", "noise"}
+    g = np.random.default_rng(0).random((5, 14)).astype(np.float32)
+    flips = [D.augment(g, "gf", np.random.default_rng(s)) for s in range(30)]
+    assert any(np.array_equal(f[:, 3], -g[:, 3]) and np.array_equal(f[:, 0], g[:, 0]) for f in flips)
+
+
+def test_split_seen_and_unseen_speakers():
+    keys = [f"s{s}/u{i:03d}" for s in (1, 2, 3) for i in range(50)]
+    sp = D.split_keys(keys, 0.2, 0.1, seed=0)
+    assert sp == D.split_keys(list(reversed(keys)), 0.2, 0.1, seed=0)  # deterministic, order-free
+    assert sp != D.split_keys(keys, 0.2, 0.1, seed=1)
+    for s in ("s1", "s2", "s3"):
+        assert sum(k.startswith(s + "/") for k in sp["test"]) == 10  # 80/20 per speaker
+    assert set(sp["train"]) | set(sp["val"]) | set(sp["test"]) == set(keys)
+    assert not set(sp["train"]) & set(sp["test"]) and not set(sp["val"]) & set(sp["test"])
+    un = D.split_keys(keys, test_speakers=("s3",))
+    assert {k.split("/")[0] for k in un["test"]} == {"s3"} and len(un["test"]) == 50
+    assert not any(k.startswith("s3/") for k in un["train"] + un["val"])
+
+
+def test_word_segments_and_windows():
+    wt = [("sil", 0.0, 0.5), ("bin", 0.5, 0.8), ("sp", 0.8, 0.85), ("blue", 0.85, 1.2)]
+    segs = D.word_segments(wt, 25, 75)
+    assert [s[0] for s in segs] == ["bin", "blue"] and segs[0][1:] == (12, 20)
+    x = np.random.default_rng(0).random((75, 14)).astype(np.float32)
+    aud = np.random.default_rng(1).random((375, 128)).astype(np.float32)
+    lips, spec = D.word_window(x, aud, "gf", 25, segs[0])
+    assert lips.shape == (10, 14) and spec.shape == (52, 128)
+    assert np.allclose(lips[0], x[12]) and np.allclose(lips[-1], x[19])
+    lg, _ = D.word_window(np.zeros((3, 75, 4, 6), np.float32), aud, "gp", 25, segs[1])
+    assert lg.shape == (3, 10, 4, 6)
+
+
+def test_window_dataset_streams_with_bounded_cache():
+    rng = np.random.default_rng(0)
+    store = {f"s1/u{i}": {"aud": rng.random((375, 128)).astype(np.float32), "lips": _lips(rng), "speaker": "s1"}
+             for i in range(6)}
+    loads = []
+    load = lambda k: loads.append(k) or store[k]  # noqa: E731
+    st = D.compute_stats("gf", lambda: ((v["speaker"], v["lips"]) for v in store.values()))
+    ds = D.WindowDataset(list(store), {k: 75 for k in store}, load, "gf", st, 1, augment=True, cache_size=2)
+    assert len(ds) == 6 * 15
+    x, y = ds[0]
+    assert tuple(x.shape) == (5, 14) and tuple(y.shape) == (26, 128)
+    sampler = D.BlockShuffleSampler(ds.groups, block=2, seed=0, dataset=ds)
+    order = list(sampler)
+    assert sorted(order) == list(range(len(ds)))
+    sampler.set_epoch(1)
+    assert list(sampler) != order and ds.epoch == 1
+    loads.clear()
+    for i in order:
+        ds[i]
+    assert len(ds.cache._d) <= 2 and len(loads) <= 6 + 1  # each utterance loaded about once per epoch
+    shuffled = D.WindowDataset(list(store), {k: 75 for k in store}, load, "gf", st, 1,
+                               lips_from=D.derangement(list(store), 0))
+    assert not np.allclose(shuffled[0][0].numpy(), D.WindowDataset(list(store), {k: 75 for k in store}, load, "gf",
+                                                                   st, 1)[0][0].numpy())
+    assert all(a != b for a, b in D.derangement(list(store), 0).items())

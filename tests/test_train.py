@@ -1,0 +1,120 @@
+"""Training: runs end to end on generated features, logs, checkpoints, resumes, refuses mismatches."""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from lip2speech.config import to_dict
+from lip2speech.errors import Lip2SpeechError
+from lip2speech.features import synthetic_features
+from lip2speech.train import corr2_torch, corr_mse_loss, load_train_config, train_system
+
+TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},
+        "autoencoder": {"max_epochs": 2, "model": {"encoder_sizes": [16], "decoder_sizes": [16]}}}
+
+
+@pytest.fixture(scope="module")
+def feats(tmp_path_factory):
+    out = tmp_path_factory.mktemp("feats")
+    synthetic_features(out, speakers=2, utterances=6, seed=0, gp_shape=(8, 16), face=32)
+    return out
+
+
+def test_loss_is_negative_corr_plus_mse():
+    a = torch.rand(4, 26, 32)
+    assert torch.allclose(corr2_torch(a, a), torch.ones(4), atol=1e-5)
+    assert torch.allclose(corr2_torch(a, -a), -torch.ones(4), atol=1e-5)
+    assert float(corr_mse_loss(a, a)) == pytest.approx(-1.0, abs=1e-5)
+    b = a + 0.5
+    assert float(corr_mse_loss(a, b)) == pytest.approx(-1.0 + 0.25, abs=1e-4)
+
+
+def test_config_files_and_overrides(tmp_path):
+    cfg = load_train_config()
+    assert (cfg.lr, cfg.batch_size, cfg.lr_factor, cfg.lr_patience) == (1e-4, 32, 0.2, 4)
+    fast = load_train_config("fast-gp2s")
+    assert fast.system == "gp2s" and fast.model["filters"] == 4 and fast.model["lstm"] == 32
+    p = tmp_path / "c.yaml"
+    p.write_text("base: " + str((__import__("lip2speech.train", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
+    assert load_train_config(p).seed == 3
+    with pytest.raises(Lip2SpeechError, match="unknown TrainConfig keys"):
+        load_train_config(None, {"bogus": 1})
+    with pytest.raises(Lip2SpeechError, match="unknown system"):
+        load_train_config(None, {"system": "nope"})
+
+
+class _Interrupt(__import__("lightning.pytorch", fromlist=["Callback"]).Callback):
+    def __init__(self, at):
+        self.at, self.starts = at, []
+
+    def on_train_epoch_start(self, trainer, module):
+        self.starts.append(trainer.current_epoch)
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if self.at is not None and trainer.current_epoch == self.at and batch_idx == 1:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of an epoch
+
+
+@pytest.mark.slow
+def test_train_interrupt_resume_and_run_folder(feats, tmp_path):
+    cfg = load_train_config("fast", {**TINY, "max_epochs": 3})
+    out = tmp_path / "runs" / "gf2s"
+    with pytest.raises(Lip2SpeechError, match="interrupted"):
+        train_system(cfg, feats, out, show_progress=False, callbacks=[_Interrupt(1)])
+    assert (out / "last.ckpt").is_file() and not (out / "summary.json").exists()
+    assert torch.load(out / "last.ckpt", weights_only=False)["epoch"] == 0
+    again = _Interrupt(None)
+    train_system(cfg, feats, out, show_progress=False, callbacks=[again])
+    assert again.starts == [1, 2]  # resumed after the finished epoch 0
+    files = {p.name for p in out.iterdir()}
+    assert {"config.yaml", "split.json", "model.ckpt", "last.ckpt", "metrics.csv", "tb", "summary.json"} <= files
+    split = json.loads((out / "split.json").read_text())
+    assert set(split) == {"train", "val", "test"} and len(split["test"]) == 2 * round(0.2 * 6)
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["system"] == "gf2s" and saved["model"]["lstm"] == 8
+    ae_run = saved["autoencoder"]["run"]
+    assert (tmp_path / "runs").joinpath(ae_run.split("/")[-1], "model.ckpt").is_file()
+    epochs = [l.split(",")[0] for l in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert sorted(set(int(e) for e in epochs)) == [0, 1, 2]
+    meta = torch.load(out / "model.ckpt", weights_only=False)["lip2speech"]
+    assert meta["system"] == "gf2s" and meta["model_kwargs"]["lstm"] == 8 and "s1" in meta["stats"]["per_speaker"]
+    # a finished run is reused, a different config in the same folder is refused
+    assert train_system(cfg, feats, out, show_progress=False) == out
+    with pytest.raises(Lip2SpeechError, match="another configuration"):
+        train_system(load_train_config("fast", {**TINY, "max_epochs": 3, "lr": 0.5}), feats, out, show_progress=False)
+    # a second system reuses the same autoencoder run
+    out2 = tmp_path / "runs" / "gf2s-shuffled"
+    train_system(load_train_config("fast", {**TINY, "shuffle_lips": True}), feats, out2, show_progress=False)
+    assert yaml.safe_load((out2 / "config.yaml").read_text())["autoencoder"]["run"] == ae_run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system", ["gp2s", "lip2audspec"])
+def test_image_systems_train(feats, tmp_path, system):
+    over = {**TINY, "system": system, "max_epochs": 1,
+            "model": {"lstm": 8, "dense": 16, "filters": 2 if system == "gp2s" else [2] * 7}}
+    out = train_system(load_train_config("fast", over), feats, tmp_path / system, show_progress=False)
+    meta = torch.load(out / "model.ckpt", weights_only=False)["lip2speech"]
+    assert meta["kind"] == {"gp2s": "gp", "lip2audspec": "faces"}[system]
+    assert meta["model_kwargs"]["height"] == (8 if system == "gp2s" else 32)
+
+
+def test_corrupt_last_checkpoint_and_foreign_features(feats, tmp_path):
+    cfg = load_train_config("fast", TINY)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "last.ckpt").write_bytes(b"garbage")
+    ae = tmp_path / "ae"
+    with pytest.raises(Lip2SpeechError, match="corrupt checkpoint"):
+        train_system(load_train_config("fast", {**TINY, "system": "autoencoder"}), feats, out, show_progress=False)
+    bad = tmp_path / "badfeats"
+    bad.mkdir()
+    (bad / "features.json").write_text(json.dumps({"version": 0, "fs": 16000, "spec_frame_s": 0.008, "bins": 128}))
+    with pytest.raises(Lip2SpeechError, match="another configuration"):
+        train_system(cfg, bad, ae, show_progress=False)
+    with pytest.raises(Lip2SpeechError, match="not a features folder"):
+        train_system(cfg, tmp_path / "nothing", ae, show_progress=False)
+    with pytest.raises(Lip2SpeechError, match="speakers not in"):
+        train_system(load_train_config("fast", {**TINY, "speakers": ["s9"]}), feats, ae, show_progress=False)
