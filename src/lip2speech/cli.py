@@ -43,13 +43,179 @@ def corpus_info(
         typer.echo(line)
 
 
-# (the top-level `synth` command goes here)
+@app.command("synth")
+def synth(
+    out: Path = typer.Argument(..., help="Output folder (GRID layout: s1/video, audio/s1, alignments/s1, truth/s1)."),
+    speakers: int = typer.Option(4, "--speakers", "-n", help="Number of synthetic speakers (s1..sN)."),
+    utterances: int = typer.Option(50, "--utterances", "-m", help="Utterances (distinct sentences) per speaker."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same corpus."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the synthetic corpus in a non-empty folder."),
+) -> None:
+    """Generate a synthetic GRID-like corpus: eSpeak NG speech, a talking face video, alignments and ground truth."""
+    import time
+
+    from .corpus.synth import synth_corpus
+    from .parallel import default_jobs
+
+    start = time.perf_counter()
+    report = synth_corpus(out, speakers, utterances, seed, jobs=jobs or default_jobs(), overwrite=overwrite)
+    for line in report.failures:
+        typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"wrote {len(report.results)} utterances ({speakers} speakers) to {out} "
+               f"in {time.perf_counter() - start:.0f} s; {len(report.failures)} failed")
+    if report.failures:
+        raise typer.Exit(1)
 
 # ---- lips (issue: lip Gabor front end) -----------------------------------------------------------
 
 # ---- audio (issue: auditory spectrogram + inversion) ---------------------------------------------
 
+_AUDIO_IN_SUFFIXES = {".wav", ".flac", ".ogg", ".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm"}
+
+
+def _audio_batch(fn, inputs: list[Path], out: Path, suffix: str, jobs: int, desc: str, plot: Optional[Path] = None):
+    """Run fn(src, dst[, plot]) over inputs: one input -> out is the file; several -> out is a folder."""
+    from .audio.files import expand_inputs
+    from .parallel import run_jobs
+
+    files = expand_inputs(inputs, _AUDIO_IN_SUFFIXES | {".npy", ".npz"})
+    if len(files) == 1 and not (out.is_dir() or len(inputs) > 1 or inputs[0].is_dir()):
+        return [fn((files[0], out, plot))], []
+    items = [(f, out / f"{f.stem}{suffix}", None if plot is None else plot / f"{f.stem}.png") for f in files]
+    report = run_jobs(fn, items, jobs=jobs, desc=desc)
+    for line in report.failures:
+        typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+    return report.results, report.failures
+
+
+def _audspec_job(item, fs: int = 8000, nsl_table: Optional[str] = None):
+    from .audio.files import audspec_file
+
+    src, dst, plot = item
+    return audspec_file(src, dst, plot, fs=fs, nsl_table=nsl_table)
+
+
+def _resynth_job(item, fs: int = 8000, n_iter: Optional[int] = None, method: str = "lbfgs", seed: int = 0,
+                 nsl_table: Optional[str] = None):
+    from .audio.files import resynth_file
+
+    src, dst, _ = item
+    return resynth_file(src, dst, fs=fs, n_iter=n_iter, method=method, seed=seed, nsl_table=nsl_table)
+
+
+@app.command("audspec")
+def audspec(
+    inputs: list[Path] = typer.Argument(..., help="WAV/audio or video files, or folders of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .npy (one input) or folder (several: <name>.npy)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also save a picture (.png; a folder for several)."),
+    fs: int = typer.Option(8000, "--fs", help="Analysis sample rate in Hz (16 kHz * 2^k; 8000 = NSL's -1 octave)."),
+    nsl_table: Optional[Path] = typer.Option(
+        None, "--nsl-table", help="NSL aud24.mat to use the original cochlear filters instead of lip2speech's own."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
+) -> None:
+    """Auditory spectrogram (N x 128, 125 frames/s at 8 ms) of audio or video files, saved as float32 .npy."""
+    from functools import partial
+
+    from .parallel import default_jobs
+
+    table = None if nsl_table is None else str(nsl_table)
+    results, failures = _audio_batch(partial(_audspec_job, fs=fs, nsl_table=table), inputs, out, ".npy",
+                                     jobs or default_jobs(), "audspec", plot)
+    typer.echo(f"wrote {len(results)} spectrogram(s) to {out}" + (f"; {len(failures)} failed" if failures else ""))
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("resynth")
+def resynth(
+    inputs: list[Path] = typer.Argument(..., help="Saved spectrograms (.npy, or .npz with 'aud'), or audio/video files."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .wav (one input) or folder (several: <name>.wav)."),
+    iters: Optional[int] = typer.Option(None, "--iters", help="Iterations: the quality/time knob (default 20 lbfgs, 30 nsl)."),
+    method: str = typer.Option("lbfgs", "--method", help="lbfgs (default: faster, better) or nsl (NSL aud2wav projection)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the starting waveform."),
+    fs: int = typer.Option(8000, "--fs", help="Sample rate of the spectrogram and the WAV (Hz)."),
+    nsl_table: Optional[Path] = typer.Option(None, "--nsl-table", help="NSL aud24.mat filters instead of lip2speech's own."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
+) -> None:
+    """Resynthesise speech (16-bit WAV at --fs) from auditory spectrograms by inverting the auditory model."""
+    from functools import partial
+
+    from .parallel import default_jobs
+
+    table = None if nsl_table is None else str(nsl_table)
+    job = partial(_resynth_job, fs=fs, n_iter=iters, method=method, seed=seed, nsl_table=table)
+    results, failures = _audio_batch(job, inputs, out, ".wav", jobs or default_jobs(), "resynth")
+    typer.echo(f"wrote {len(results)} waveform(s) ({sum(results):.1f} s) to {out}"
+               + (f"; {len(failures)} failed" if failures else ""))
+    if failures:
+        raise typer.Exit(1)
+
+
 # ---- prepare / train / speak ---------------------------------------------------------------------
+
+
+def _speaker_list(speakers: Optional[list[str]]) -> list[str]:
+    return [s for item in speakers or [] for s in item.split(",") if s]
+
+
+@app.command("prepare")
+def prepare_cmd(
+    corpus: Path = typer.Argument(..., help="GRID (or synthetic) corpus folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Features folder (one .npz per utterance + manifest)."),
+    speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Only these speakers, e.g. s1,s2."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Do only part i of n (1-based), e.g. 3/10."),
+) -> None:
+    """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
+    from .features import prepare
+    from .parallel import default_jobs
+
+    report = prepare(corpus, out, _speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard)
+    for line in report.failures:
+        typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(report.summary())
+
+
+@app.command("train")
+def train_cmd(
+    system: str = typer.Option(..., "--system", help="autoencoder, gf2s, gp2s or lip2audspec."),
+    features: Path = typer.Option(..., "--features", "-f", help="Features folder made by `prepare`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder (checkpoints, logs, config); re-run to resume."),
+    speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Train on these speakers only."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file (or packaged name, e.g. fast)."),
+    threads: int = typer.Option(0, "--threads", help="Torch threads (0 = config / all cores)."),
+) -> None:
+    """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
+    from .train import load_train_config, train_system
+
+    over: dict = {"system": system}
+    if speakers:
+        over["speakers"] = _speaker_list(speakers)
+    if threads:
+        over["threads"] = threads
+    cfg = load_train_config(config, over)
+    run = train_system(cfg, features, out)
+    summary = (run / "summary.json").read_text() if (run / "summary.json").is_file() else ""
+    typer.echo(f"trained {cfg.system} -> {run}\n{summary}".rstrip())
+
+
+@app.command("speak")
+def speak_cmd(
+    run: Path = typer.Argument(..., help="Run folder of a trained gf2s, gp2s or lip2audspec system."),
+    video: Path = typer.Argument(..., help="Silent (or not) video of a talking face."),
+    out: Path = typer.Option(..., "--out", "-o", help="Reconstructed speech, 8 kHz WAV."),
+    out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4)."),
+    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations (default 20)."),
+) -> None:
+    """Lips -> features -> model -> decoder -> inversion: speech from a video."""
+    from .inference import speak
+
+    info = speak(run, video, out, out_video, n_iter=n_iter)
+    extra = f", {info['frames_without_face']} frames without a face" if info["frames_without_face"] else ""
+    typer.echo(f"wrote {info['wav']} ({info['seconds']:.2f} s){extra}"
+               + (f" and {info['video']}" if info["video"] else ""))
+
 
 # ---- evaluate / experiment / report / demo -------------------------------------------------------
 

@@ -125,7 +125,7 @@ def load_run(run_dir: str | Path) -> Reconstructor:
 
 
 def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
-          n_iter: int = 20, speaker: str | None = None) -> dict[str, Any]:
+          n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
     """Reconstruct speech (8 kHz WAV) from the lips of `video`; optionally mux it with the video into an MP4."""
     import soundfile as sf
 
