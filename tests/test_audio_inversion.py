@@ -1,0 +1,92 @@
+"""Inversion of the auditory spectrogram: shapes, determinism, bad input, and quality on the NSL clips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lip2speech.audio import auditory_spectrogram, invert_auditory_spectrogram, load_nsl_filters
+from lip2speech.errors import Lip2SpeechError
+
+
+def corr2(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+@pytest.fixture(scope="module")
+def short_target():
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / 8000
+    x = np.sin(2 * np.pi * (300 + 400 * t) * t) * np.hanning(4000) + 0.05 * rng.standard_normal(4000)
+    x = (x - x.mean()) / x.std()
+    return x, auditory_spectrogram(x)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "nsl"])
+def test_inversion_reproduces_a_short_signal(short_target, method):
+    x, aud = short_target
+    y = invert_auditory_spectrogram(aud, n_iter=10, method=method)
+    assert y.dtype == np.float32 and y.shape == (aud.shape[0] * 64,)
+    assert np.all(np.isfinite(y))
+    assert corr2(auditory_spectrogram(y), aud) > 0.9
+
+
+def test_gradient_method_beats_projection_at_equal_iterations(short_target):
+    _, aud = short_target
+    score = {m: corr2(auditory_spectrogram(invert_auditory_spectrogram(aud, n_iter=8, method=m)), aud)
+             for m in ("lbfgs", "nsl")}
+    assert score["lbfgs"] > score["nsl"]
+
+
+def test_deterministic_given_seed(short_target):
+    _, aud = short_target
+    a = invert_auditory_spectrogram(aud, n_iter=3, seed=5)
+    b = invert_auditory_spectrogram(aud, n_iter=3, seed=5)
+    c = invert_auditory_spectrogram(aud, n_iter=3, seed=6)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_zero_and_negative_spectrograms():
+    y = invert_auditory_spectrogram(np.zeros((10, 128)))
+    assert y.shape == (640,) and np.all(y == 0)
+    y = invert_auditory_spectrogram(-np.ones((10, 128)))  # negatives are clipped to 0: silence
+    assert np.all(y == 0)
+
+
+@pytest.mark.parametrize(
+    "aud, kwargs, match",
+    [
+        (np.ones((10, 64)), {}, "shape"),
+        (np.ones(128), {}, "shape"),
+        (np.ones((0, 128)), {}, "shape"),
+        (np.full((10, 128), np.nan), {}, "NaN"),
+        (np.ones((10, 128)), {"fs": 11025}, "16 kHz"),
+        (np.ones((10, 128)), {"method": "magic"}, "method"),
+        (np.ones((10, 128)), {"n_iter": -1}, "n_iter"),
+    ],
+)
+def test_bad_spectrograms(aud, kwargs, match):
+    with pytest.raises(Lip2SpeechError, match=match):
+        invert_auditory_spectrogram(aud, **kwargs)
+
+
+@pytest.mark.slow
+def test_quality_on_nsl_clips(nsl_dir):
+    from pystoi import stoi
+
+    bank = load_nsl_filters(nsl_dir / "aud24.mat")
+    reference = json.loads((nsl_dir / "reference_metrics.json").read_text())
+    corrs, stois, ref_stois = [], [], []
+    for path in sorted(nsl_dir.glob("*.npz")):
+        clip = np.load(path)
+        y = invert_auditory_spectrogram(clip["aud"])  # defaults: own filterbank, lbfgs
+        n = min(len(y), len(clip["x"]))
+        corrs.append(corr2(auditory_spectrogram(y, filters=bank), clip["aud"]))
+        stois.append(stoi(clip["x"][:n], y[:n], 8000))
+        ref_stois.append(reference[path.stem]["stoi_aud2wav30"])
+    assert len(corrs) == 6
+    assert min(corrs) >= 0.97, corrs
+    assert np.mean(stois) >= np.mean(ref_stois), (np.mean(stois), np.mean(ref_stois))
