@@ -69,6 +69,43 @@ def synth(
 
 # ---- lips (issue: lip Gabor front end) -----------------------------------------------------------
 
+
+@app.command("lips")
+def lips(
+    video: Path = typer.Argument(..., help="A video file (MPEG-1, MP4, AVI, MOV, ...) or a folder of videos (searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .npz (a video) or folder (a folder: <relative path>.npz)."),
+    preview: Optional[Path] = typer.Option(None, "--preview", help="Also write an MP4 preview (a single video only)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for a folder (0 = all cores)."),
+    legacy: bool = typer.Option(False, "--legacy", help="Reproduce the published JPEG round trip and region choice."),
+    face_size: int = typer.Option(64, "--face-size", help="Side of the grey face crops in px."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Folder: redo videos whose .npz already exists."),
+) -> None:
+    """Extract lip features: landmarks, mouth boxes, Gabor pictures (GP) and features (GF), face crops."""
+    import time
+
+    from .lips import extract_folder, extract_lips, render_preview
+
+    start = time.perf_counter()
+    if video.is_dir():
+        if preview is not None:
+            raise Lip2SpeechError("--preview needs a single video, not a folder", video)
+        report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size)
+        for line in report.failures:
+            typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
+        total = len(report.results) + len(report.failures)
+        typer.echo(f"extracted {len(report.results)} of {total} videos to {out} in {time.perf_counter() - start:.1f} s; "
+                   f"{len(report.failures)} failed")
+        if report.failures:
+            raise typer.Exit(1)
+        return
+    track = extract_lips(video, legacy=legacy, face_size=face_size)
+    track.save(out)
+    typer.echo(f"wrote {out}: {len(track)} frames at {track.fps:g} fps, face on {int(track.valid.sum())} "
+               f"({time.perf_counter() - start:.1f} s)")
+    if preview is not None:
+        render_preview(video, track, preview)
+        typer.echo(f"wrote {preview}")
+
 # ---- audio (issue: auditory spectrogram + inversion) ---------------------------------------------
 
 _AUDIO_IN_SUFFIXES = {".wav", ".flac", ".ogg", ".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm"}

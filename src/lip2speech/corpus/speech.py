@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ _EVENT_PHONEME = 7
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_PHONEME_EVENTS = 0x0001
 _CHARS_UTF8 = 1
+_PHONEMES = 0x100  # text within [[ ]] is eSpeak phoneme code
 _POS_CHARACTER = 1
 _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE, _PARAM_WORDGAP = 1, 2, 3, 4, 7
 
@@ -124,7 +126,7 @@ class _Engine:
                              (_PARAM_VOLUME, 100)):
             self.lib.espeak_SetParameter(param, int(value), 0)
         data = text.encode("utf-8")
-        err = self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        err = self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None)
         if err != 0:
             raise Lip2SpeechError(f"eSpeak NG synthesis failed (error {err}) for: {text}")
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
@@ -141,27 +143,52 @@ def _engine() -> _Engine:
     return _ENGINE
 
 
+def _synthesise_fresh(eng: _Engine, text: str, voice: Voice) -> tuple[np.ndarray, list]:
+    """Synthesise in a forked child of this never-used engine, so every call starts from the same state.
+
+    eSpeak NG carries state from one message to the next (timing differs by pitch periods), which would make
+    the corpus depend on the order utterances were generated in.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - non-POSIX: deterministic only per process order
+        return eng.synthesise(text, voice)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: synthesise, send the result, exit without running any Python cleanup
+        code = 1
+        try:
+            os.close(read_fd)
+            payload = pickle.dumps(eng.synthesise(text, voice))
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        payload = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        raise Lip2SpeechError(f"eSpeak NG synthesis failed (voice {voice.name}) for: {text}")
+    return pickle.loads(payload)
+
+
+#: Words eSpeak would read differently in a sentence, written as eSpeak phonemes: the GRID letter "a"
+#: would otherwise be the article (a schwa joined to the word before).
+_SPOKEN = {"a": "[['eI]]"}
+
+
 def synthesise(words: list[str] | tuple[str, ...], voice: Voice = Voice()) -> Speech:
     """Speak `words` with `voice`; return the waveform (Hz = eSpeak's rate) and the word/phone timings (s)."""
     eng = _engine()
-    text = " ".join(words)
-    samples, events = eng.synthesise(text, voice)
+    text = " ".join(_SPOKEN.get(w, w) for w in words)
+    samples, events = _synthesise_fresh(eng, text, voice)
     duration = len(samples) / eng.fs
-    # Word events carry the character offset of the word (1-based) in the text.
-    starts = []
-    offset = 1
-    for w in words:
-        starts.append(offset)
-        offset += len(w) + 1
-    word_of_char = {s: i for i, s in enumerate(starts)}
     phones: list[Phone] = []
-    word_times: list[float] = []
     current = -1
-    for etype, pos_ms, text_pos, label in events:
+    for etype, pos_ms, _, label in events:
         t = pos_ms / 1000.0
         if etype == _EVENT_WORD:
-            current = word_of_char.get(text_pos, current + 1)
-            word_times.append(t)
+            current = int(label) - 1  # word events number the words of the text from 1
         elif etype == _EVENT_PHONEME:
             symbol = label.replace("'", "").replace(",", "")
             if phones:
