@@ -115,9 +115,10 @@ def threshold_yen(image: np.ndarray, nbins: int = 256) -> float:
         hist = np.bincount(image.ravel() - int(lo), minlength=int(hi - lo) + 1).astype(np.float64)
         centres = np.arange(int(lo), int(hi) + 1, dtype=np.float64)
     else:
-        hist, edges = np.histogram(image.ravel(), bins=nbins, range=(lo, hi))
-        hist = hist.astype(np.float64)
-        centres = (edges[:-1] + edges[1:]) / 2
+        # np.histogram's bins (last one closed), by direct binning: several times faster.
+        idx = ((image.ravel() - lo) * (nbins / (hi - lo))).astype(np.intp)
+        hist = np.bincount(np.minimum(idx, nbins - 1), minlength=nbins).astype(np.float64)
+        centres = lo + (np.arange(nbins) + 0.5) * ((hi - lo) / nbins)
     pmf = hist / hist.sum()
     p1 = np.cumsum(pmf)
     p1_sq = np.cumsum(pmf**2)

@@ -25,7 +25,7 @@ from .gabor import (
     resize_gp,
 )
 from .parallel import JobReport, default_jobs, run_jobs
-from .video.io import Video, read_video
+from .video.io import Video, read_video, write_video
 from .video.landmarks import LandmarkTracker, interpolate_invalid, to_grey
 
 FORMAT = "lip2speech.lips/1"
@@ -212,3 +212,53 @@ def extract_folder(
         items.append((p, out_dir / rel.with_suffix(".npz")))
     fn = functools.partial(_extract_one, overwrite=overwrite, kwargs=kwargs)
     return run_jobs(fn, items, jobs=jobs or default_jobs(), desc="lips", show_progress=show_progress)
+
+
+def render_preview(video: Video | str | Path, track: LipTrack, path: str | Path, height: int = 360) -> None:
+    """Write an MP4 showing, per frame, the video with landmarks and mouth box, the GP image and the seven GF
+    as curves over time with a cursor (red: frames without a face, filled by interpolation)."""
+    frames = (read_video(video) if isinstance(video, (str, Path)) else video).frames
+    n = min(len(frames), len(track))
+    h, w = frames.shape[1:3]
+    s = height / h
+    fw = int(round(w * s)) // 2 * 2
+    gp_w, gp_h = 320, 160
+    row = (height - gp_h) // len(GF_NAMES)
+    pw = gp_w
+    # Feature curves are drawn once; each frame adds a cursor and the current values.
+    curves = np.full((height - gp_h, pw, 3), 24, np.uint8)
+    xs = np.linspace(4, pw - 4, max(n, 2))[:n]
+    for t in np.flatnonzero(~track.valid[:n]):
+        cv2.line(curves, (int(xs[t]), 0), (int(xs[t]), curves.shape[0] - 1), (90, 20, 20), 1)
+    for i, name in enumerate(GF_NAMES):
+        v = track.gf[:n, i].astype(np.float64)
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        y = (i + 1) * row - 3 - (v - lo) / (hi - lo if hi > lo else 1.0) * (row - 14)
+        pts = np.stack([xs, y], 1).round().astype(np.int32)
+        cv2.polylines(curves, [pts], False, (120, 200, 255), 1, cv2.LINE_AA)
+        cv2.putText(curves, name, (4, i * row + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (200, 200, 200), 1, cv2.LINE_AA)
+    gp_scale = float(np.percentile(track.gp, 99.5)) or 1.0
+    out = np.zeros((n, height, fw + pw, 3), np.uint8)
+    for t in range(n):
+        img = frames[t] if frames.ndim == 4 else np.repeat(frames[t][..., None], 3, -1)
+        img = cv2.resize(img, (fw, height), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        ok = bool(track.valid[t])
+        colour = (0, 255, 0) if ok else (255, 60, 60)
+        for x, y in track.landmarks[t] * s:
+            cv2.circle(img, (int(round(x)), int(round(y))), 1, colour, -1)
+        x0, y0, x1, y1 = (int(round(v * s)) for v in track.mouth_boxes[t])
+        cv2.rectangle(img, (x0, y0), (x1, y1), (255, 220, 0), 1)
+        cv2.putText(img, f"{t + 1}/{n}{'' if ok else '  no face'}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    colour, 1, cv2.LINE_AA)
+        gp = np.clip(track.gp[t] / gp_scale * 255, 0, 255).astype(np.uint8)
+        gp = cv2.cvtColor(cv2.applyColorMap(cv2.resize(gp, (gp_w, gp_h), interpolation=cv2.INTER_NEAREST),
+                                            cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+        panel = curves.copy()
+        cv2.line(panel, (int(xs[t]), 0), (int(xs[t]), panel.shape[0] - 1), (255, 255, 255), 1)
+        for i in range(len(GF_NAMES)):
+            cv2.putText(panel, f"{track.gf[t, i]:.3g}", (pw - 60, i * row + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
+                        (255, 255, 255), 1, cv2.LINE_AA)
+        out[t, :, :fw] = img
+        out[t, :gp_h, fw:] = gp
+        out[t, gp_h : gp_h + panel.shape[0], fw:] = panel
+    write_video(path, out, track.fps)

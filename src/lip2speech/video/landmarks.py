@@ -93,12 +93,23 @@ def detect_landmarks(grey: np.ndarray, upsample: int = 1) -> np.ndarray | None:
     return fit_landmarks(grey, boxes[0]) if len(boxes) else None
 
 
-def anchor(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Face position (centre of the stable points, px) and scale (their RMS spread, px)."""
+def anchor(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face position (centre of the stable points, px) and scale (their RMS spread, px), for (..., 68, 2) points."""
     stable = points[..., STABLE_POINTS, :]
-    centre = stable.mean(axis=-2)
-    scale = np.sqrt(((stable - centre[..., None, :]) ** 2).sum(-1).mean(-1))
+    centre = stable.sum(axis=-2) / len(STABLE_POINTS)
+    d = stable - centre[..., None, :]
+    scale = np.sqrt((d * d).sum((-2, -1)) / len(STABLE_POINTS))
     return centre, scale
+
+
+def appearance(grey: np.ndarray, centre: np.ndarray, scale: float, size: int = 24) -> np.ndarray:
+    """The face as a zero-mean unit-norm vector: a size x size patch centred on the anchor, 4 scales wide."""
+    s = size / (4.0 * max(float(scale), 1e-3))
+    mat = np.array([[s, 0, size / 2 - s * centre[0]], [0, s, size / 2 - s * centre[1]]], np.float32)
+    patch = cv2.warpAffine(grey, mat, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    v = patch.astype(np.float32).ravel()
+    v -= v.mean()
+    return v / max(float(np.linalg.norm(v)), 1e-6)
 
 
 def interpolate_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -159,7 +170,9 @@ class LandmarkTracker:
         search_px: int = 320,
         smooth: float = 0.5,
         max_scale_change: float = 0.25,
+        min_similarity: float = 0.6,
     ) -> None:
+        self.min_similarity = min_similarity
         self.detect_every = max(int(detect_every), 1)
         self.detect_face_px = detect_face_px
         self.search_px = search_px
@@ -210,21 +223,26 @@ class LandmarkTracker:
         valid = np.zeros(n, bool)
         detected = np.zeros(n, bool)
         prev: np.ndarray | None = None  # landmarks of the previous frame while the track holds
+        prev_anchor: tuple[np.ndarray, np.ndarray] | None = None
         rel: tuple[np.ndarray, float, float] | None = None  # face box relative to the anchor
         ref_scale = 0.0
+        ref_look = np.zeros(0, np.float32)  # face appearance at the last detection
         last_detect = -self.detect_every
         for t in range(n):
             grey = to_grey(frames[t])
             pts = None
             if prev is not None and t - last_detect < self.detect_every:
-                pts = fit_landmarks(grey, self._box_from(prev, rel))
-                if not self._plausible(pts, ref_scale, grey.shape):
+                pts = fit_landmarks(grey, self._box_from(prev_anchor, rel))
+                pts_anchor = anchor(pts)
+                # The shape model fits a face to anything: check the face still looks like the detected one.
+                if (not self._plausible(pts, pts_anchor[1], ref_scale, grey.shape)
+                        or float(appearance(grey, *pts_anchor) @ ref_look) < self.min_similarity):
                     pts = None
             if pts is None:
                 detected[t] = True
                 box = None
                 if prev is not None:
-                    box = self._redetect(grey, self._box_from(prev, rel))
+                    box = self._redetect(grey, self._box_from(prev_anchor, rel))
                 if box is None:
                     # Lost: cheap search every frame, thorough search on the first frame and every k.
                     box = self._search(grey, thorough=(t == 0 or t % self.detect_every == 0 or prev is not None))
@@ -233,27 +251,28 @@ class LandmarkTracker:
                     continue
                 pts = fit_landmarks(grey, box)
                 last_detect = t
-                centre, scale = anchor(pts)
+                pts_anchor = anchor(pts)
+                centre, scale = pts_anchor
+                ref_look = appearance(grey, centre, scale)
                 rel = (((box[:2] + box[2:]) / 2 - centre) / scale, (box[2] - box[0]) / scale, (box[3] - box[1]) / scale)
                 ref_scale = scale
             points[t] = pts
             valid[t] = True
-            prev = pts
+            prev, prev_anchor = pts, pts_anchor
         if not valid.any():
             return Landmarks(points, valid, detected)
         points = smooth_runs(points, valid, self.smooth)
         return Landmarks(interpolate_invalid(points, valid), valid, detected)
 
     @staticmethod
-    def _box_from(points: np.ndarray, rel: tuple[np.ndarray, float, float]) -> np.ndarray:
-        centre, scale = anchor(points)
+    def _box_from(prev_anchor: tuple[np.ndarray, np.ndarray], rel: tuple[np.ndarray, float, float]) -> np.ndarray:
+        centre, scale = prev_anchor
         offset, bw, bh = rel
         c = centre + offset * scale
         return np.array([c[0] - bw * scale / 2, c[1] - bh * scale / 2, c[0] + bw * scale / 2, c[1] + bh * scale / 2])
 
-    def _plausible(self, pts: np.ndarray, ref_scale: float, shape: tuple[int, int]) -> bool:
+    def _plausible(self, pts: np.ndarray, scale: float, ref_scale: float, shape: tuple[int, int]) -> bool:
         """The fit kept the face's size and stayed (mostly) inside the frame."""
-        _, scale = anchor(pts)
         if abs(scale / ref_scale - 1.0) > self.max_scale_change:
             return False
         h, w = shape
