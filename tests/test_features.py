@@ -1,0 +1,74 @@
+"""prepare: per-utterance cache + manifest from a (synthetic) corpus; resumable, sharded, failures listed."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lip2speech.errors import Lip2SpeechError
+from lip2speech.features import (check_features_config, item_path, load_item, load_manifest, parse_shard, prepare,
+                                 synthetic_features)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from lip2speech.corpus.synth import synth_corpus
+
+    out = tmp_path_factory.mktemp("corpus")
+    synth_corpus(out, speakers=2, utterances=2, seed=0, jobs=1, show_progress=False)
+    return out
+
+
+def test_parse_shard():
+    assert parse_shard(None) == (1, 1) and parse_shard("2/5") == (2, 5)
+    for bad in ("0/3", "4/3", "x", "1-2"):
+        with pytest.raises(Lip2SpeechError, match="--shard"):
+            parse_shard(bad)
+
+
+@pytest.mark.slow
+def test_prepare_sharded_resumable_with_failures(corpus, tmp_path):
+    out = tmp_path / "feats"
+    r1 = prepare(corpus, out, jobs=1, shard="1/2", show_progress=False)
+    r2 = prepare(corpus, out, jobs=1, shard="2/2", show_progress=False)
+    assert len(r1.written) == 2 and len(r2.written) == 2 and not set(r1.written) & set(r2.written)
+    man = load_manifest(out)
+    assert sorted(man) == sorted(r1.written + r2.written) and {e["speaker"] for e in man.values()} == {"s1", "s2"}
+    key = sorted(man)[0]
+    item = load_item(out, key)
+    n = man[key]["aud_frames"]
+    assert item["aud"].shape == (n, 128) and item["aud"].dtype == np.float32 and item["aud"].max() > 0
+    assert item["lips"]["gf"].shape == (man[key]["frames"], 7) and item["lips"]["gp"].shape[1:] == (40, 80)
+    assert item["lips"]["fps"] == pytest.approx(25.0) and item["lips"]["valid"].any()
+    assert len(item["words"]) == 6 and item["word_times"] and item["speaker"] == key.split("/")[0]
+    assert abs(n - man[key]["frames"] / 25 * 125) <= 2  # 8 ms frames cover the video
+    # resumable: nothing to redo; a broken item is redone; a missing video is listed as a failure
+    again = prepare(corpus, out, jobs=1, show_progress=False)
+    assert len(again.skipped) == 4 and not again.written
+    item_path(out, key).write_bytes(b"broken")
+    redo = prepare(corpus, out, jobs=1, show_progress=False)
+    assert redo.written == [key]
+    victim = sorted((corpus / "s2" / "video").iterdir())[0]
+    backup = victim.read_bytes()
+    victim.write_bytes(b"not a video")
+    try:
+        item_path(out, f"s2/{victim.stem}").unlink()
+        bad = prepare(corpus, out, jobs=1, show_progress=False)
+        assert len(bad.failures) == 1 and victim.stem in bad.failures[0]
+    finally:
+        victim.write_bytes(backup)
+
+
+def test_foreign_features_folder(tmp_path):
+    synthetic_features(tmp_path, speakers=1, utterances=1, frames=10)
+    check_features_config(tmp_path)
+    cfg = json.loads((tmp_path / "features.json").read_text())
+    (tmp_path / "features.json").write_text(json.dumps({**cfg, "fs": 16000}))
+    with pytest.raises(Lip2SpeechError, match="another configuration.*fs"):
+        load_manifest(tmp_path)
+    with pytest.raises(Lip2SpeechError, match="another configuration"):
+        prepare(tmp_path, tmp_path, show_progress=False)
+    with pytest.raises(Lip2SpeechError, match="not a features folder"):
+        load_manifest(tmp_path / "none")
+    with pytest.raises(Lip2SpeechError, match="no prepared item"):
+        load_item(tmp_path, "s9/x")
