@@ -9,7 +9,7 @@ import scipy.fft
 from scipy.signal import lfilter
 
 from .filterbank import N_CHANNELS, Filterbank
-from .spectrogram import HISTORY
+from .spectrogram import CHUNK, HISTORY
 
 
 class AuditoryModel:
@@ -30,8 +30,17 @@ class AuditoryModel:
     def lateral(self, x: np.ndarray) -> np.ndarray:
         """Lateral-inhibition outputs y3 (128, n) float32 of x (n samples)."""
         X = scipy.fft.rfft(x.astype(np.float32), self.n_fft)
-        y = scipy.fft.irfft(X[None, :] * self.H, self.n_fft, axis=1)[:, : self.n]
-        return y[:-1] - y[1:]
+        y3 = np.empty((N_CHANNELS, self.n), dtype=np.float32)
+        prev = None
+        for c0 in range(0, N_CHANNELS + 1, CHUNK):  # a few channels at a time: stays in cache
+            c1 = min(c0 + CHUNK, N_CHANNELS + 1)
+            y = scipy.fft.irfft(X[None, :] * self.H[c0:c1], self.n_fft, axis=1)[:, : self.n]
+            if prev is not None:
+                y = np.concatenate([prev, y])
+            lo = c0 - 1 if prev is not None else c0
+            np.subtract(y[:-1], y[1:], out=y3[lo : c1 - 1])
+            prev = y[-1:]
+        return y3
 
     def integrate(self, y3: np.ndarray) -> np.ndarray:
         """Rectify, leaky-integrate and sample y3 (128, n) -> spectrogram (N, 128) float64."""
@@ -51,8 +60,11 @@ class AuditoryModel:
 
     def channel_adjoint(self, r: np.ndarray) -> np.ndarray:
         """Sum over channels of each channel's cochlear filter run backwards on r (129, n) -> signal (n,)."""
-        R = scipy.fft.rfft(r, self.n_fft, axis=1)
-        return scipy.fft.irfft(np.einsum("cf,cf->f", R, self.Hc), self.n_fft)[: self.n]
+        acc = np.zeros(self.n_fft // 2 + 1, dtype=np.complex64)
+        for c0 in range(0, len(r), CHUNK):
+            c1 = min(c0 + CHUNK, len(r))
+            acc += np.einsum("cf,cf->f", scipy.fft.rfft(r[c0:c1], self.n_fft, axis=1), self.Hc[c0:c1])
+        return scipy.fft.irfft(acc, self.n_fft)[: self.n]
 
     def lateral_adjoint(self, g3: np.ndarray) -> np.ndarray:
         """Gradient wrt x (n,) of <g3, lateral(x)> for g3 (128, n)."""

@@ -14,6 +14,7 @@ from .io import resample
 
 N_FFT = 32768  # FFT size of one overlap-save block
 HISTORY = 8192  # past samples given to each block: the cochlear impulse responses decay below 1e-6 within it
+CHUNK = 16  # channels filtered per FFT batch
 HAIRCELL_TC_MS = 0.5  # hair-cell membrane low-pass time constant (used only when the hair cell is nonlinear)
 
 
@@ -92,15 +93,22 @@ def frame_sums(
     zi = np.zeros((len(bank), 1))
     out = np.empty((N_CHANNELS, n_frames), dtype=np.float32)
     for start in range(0, n, block):
-        seg = xp[start : start + n_fft]
-        y = scipy.fft.irfft(scipy.fft.rfft(seg)[None, :] * H, n_fft, axis=1)[:, hist:]
-        y = haircell(y, factor)
-        if factor != -2:  # hair-cell membrane low-pass, state carried across blocks
-            y, zi = lfilter([1.0], [1.0, -beta], y, axis=1, zi=zi)
-            y = y.astype(np.float32)
-        y4 = np.maximum(y[:-1] - y[1:], 0.0)  # lateral inhibition (minus the higher neighbour), half-wave rectified
-        k = min(block, n - start) // frame
-        out[:, start // frame : start // frame + k] = y4[:, : k * frame].reshape(N_CHANNELS, k, frame) @ weights
+        X = scipy.fft.rfft(xp[start : start + n_fft])
+        f0, k = start // frame, min(block, n - start) // frame
+        prev = None
+        for c0 in range(0, len(bank), CHUNK):  # a few channels at a time: stays in cache, ~3x faster
+            c1 = min(c0 + CHUNK, len(bank))
+            y = haircell(scipy.fft.irfft(X[None, :] * H[c0:c1], n_fft, axis=1)[:, hist:], factor)
+            if factor != -2:  # hair-cell membrane low-pass, state carried across blocks
+                y, zi[c0:c1] = lfilter([1.0], [1.0, -beta], y, axis=1, zi=zi[c0:c1])
+                y = y.astype(np.float32)
+            if prev is not None:
+                y = np.concatenate([prev, y])
+            d = y[:-1] - y[1:]  # lateral inhibition: each channel minus its higher neighbour
+            np.maximum(d, 0, out=d)  # half-wave rectification
+            lo = c0 - 1 if prev is not None else c0
+            out[lo : c1 - 1, f0 : f0 + k] = d[:, : k * frame].reshape(-1, k, frame) @ weights
+            prev = y[-1:]
     return out
 
 
