@@ -1,0 +1,111 @@
+"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + three systems -> reduced single- and
+multi-speaker experiments -> evaluation -> report, in one resumable command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Lip2SpeechError
+
+
+@dataclass
+class DemoSize:
+    """How big the demo is: corpus size, training length and evaluation effort."""
+
+    speakers: int = 4
+    utterances: int = 20  # per speaker
+    single_speakers: int = 2  # single-speaker experiment on the first n speakers
+    speaker_counts: tuple[int, ...] = (1, 2, 4)  # multi-speaker experiment
+    train: str = "fast"  # TrainConfig name (configs/fast*.yaml: small models)
+    epochs: int | None = None  # override max_epochs of the systems (None: the config's)
+    ae_epochs: int | None = None  # override the autoencoder's max_epochs
+    invert_iters: int = 10  # spectrogram inversion iterations for the waveform metrics
+    waveform_utterances: int = 4  # per run, utterances with waveform metrics (corr2 on all test utterances)
+    samples: int = 1  # sample utterances per run in the report
+    systems: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
+    seed: int = 0
+
+
+#: The reduced demo run by the test suite (about 2 minutes on 2 cores).
+QUICK = DemoSize(speakers=2, utterances=8, single_speakers=1, speaker_counts=(1, 2), epochs=2, ae_epochs=3,
+                 invert_iters=3, waveform_utterances=1, samples=1)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*(does not have many workers|LeafSpec).*")
+
+
+def _corpus(out: Path, size: DemoSize, jobs: int, show_progress: bool, log: Callable[[str], None]) -> None:
+    """Generate the synthetic corpus unless the same one (seed, size) is already there."""
+    from .corpus.synth import synth_corpus
+
+    meta = out / "synth.json"
+    if meta.is_file():
+        done = json.loads(meta.read_text())
+        n_spk = len(done.get("speakers", []))
+        n_utt = len(list(out.glob("s*/video/*.mp4")))
+        if done.get("seed") == size.seed and n_spk == size.speakers and n_utt == size.speakers * size.utterances:
+            log(f"corpus: reusing {out} ({n_spk} speakers x {size.utterances} utterances)")
+            return
+    log(f"corpus: generating {size.speakers} speakers x {size.utterances} utterances into {out}")
+    report = synth_corpus(out, size.speakers, size.utterances, size.seed, jobs=jobs, overwrite=True,
+                          show_progress=show_progress)
+    if report.failures:
+        log(f"corpus: {len(report.failures)} utterance(s) failed: {report.failures[0]}")
+
+
+def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, jobs: int | None = None,
+             show_progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the whole pipeline on a synthetic corpus; returns {report, markdown, results, seconds, summary}."""
+    from .experiments import run_experiment
+    from .features import prepare
+    from .parallel import default_jobs
+    from .report import build_report, load_results, summary_text
+
+    size = size or DemoSize()
+    if max(size.speaker_counts) > size.speakers or size.single_speakers > size.speakers:
+        raise Lip2SpeechError(f"demo needs at most {size.speakers} speakers in its experiments "
+                              f"(counts {list(size.speaker_counts)}, single {size.single_speakers})")
+    jobs = jobs or default_jobs()
+    out = Path(out)
+    t0 = time.perf_counter()
+    stamp = lambda msg: log(f"[{time.perf_counter() - t0:6.0f} s] {msg}")  # noqa: E731
+    _quiet_lightning()
+    stamp(f"demo in {out.resolve()} ({jobs} process(es)); settings: {asdict(size)}")
+    corpus, features, exp = out / "corpus", out / "features", out / "experiments"
+    _corpus(corpus, size, jobs, show_progress, stamp)
+    stamp(f"prepare: lip features and auditory spectrograms into {features}")
+    rep = prepare(corpus, features, jobs=jobs, show_progress=show_progress)
+    stamp(f"prepare: {rep.summary()}")
+    for line in rep.failures[:5]:
+        stamp(f"  skipped: {line}")
+    train_overrides: dict[str, Any] = {}
+    if size.epochs is not None:
+        train_overrides["max_epochs"] = size.epochs
+    if size.ae_epochs is not None:
+        train_overrides["autoencoder"] = {"max_epochs": size.ae_epochs}
+    evaluation = {"invert_iters": size.invert_iters, "waveform_utterances": size.waveform_utterances,
+                  "samples": size.samples, "jobs": jobs}
+    spk = [f"s{i}" for i in range(1, size.speakers + 1)]
+    common = dict(systems=size.systems, train=size.train, train_overrides=train_overrides,
+                  eval_overrides=evaluation, corpus=corpus, show_progress=show_progress, log=stamp)
+    paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
+             run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common)]
+    stamp("report: writing HTML and Markdown")
+    html_path, md_path = build_report(exp, title="lip2speech demo (synthetic corpus)")
+    summary = summary_text(load_results(exp))
+    seconds = time.perf_counter() - t0
+    log("")
+    log(summary)
+    log("")
+    log(f"demo finished in {seconds:.0f} s; report: {html_path.resolve()}")
+    return {"report": html_path, "markdown": md_path, "results": paths, "seconds": seconds, "summary": summary}

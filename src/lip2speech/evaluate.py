@@ -1,0 +1,313 @@
+"""Evaluate a trained run on one split: per-utterance metrics (CSV), summary with 95% CIs (JSON), samples.
+
+Output folder `RUN/eval-<split>/`:
+  per_utterance.csv   key, speaker, words, hyp, hyp_orig, corr2, corr2_ae, stoi, estoi, pesq, wacc, wacc_orig, notes
+  per_word.csv        key, word, start_s, end_s, corr2 (each aligned word's span of the spectrograms)
+  summary.json        {run, split, n, reference, invert_iters, created, metrics: {name: mean_ci}}
+  samples/<key>.npz   target, autoencoder, pred spectrograms (N,128); wav_ref, wav_pred (fs Hz); words; corr2s
+  samples/<key>.mp4   the silent lip video with the reconstructed speech as its sound track
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import Lip2SpeechError
+from .fileio import save_npz, write_json, write_text
+from .metrics import corr2, mean_ci, pesq_nb_detail, recognise_grid, stoi_detail, word_accuracy
+
+#: Metric names in the CSV and summary, in order.
+METRICS: tuple[str, ...] = ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_orig")
+CSV_FIELDS: tuple[str, ...] = ("key", "speaker", "words", "hyp", "hyp_orig") + METRICS + ("notes",)
+FS = 8000  # waveform rate of the auditory model (Hz)
+
+
+@dataclass
+class EvalOptions:
+    """How much of the evaluation to run: waveform metrics need a spectrogram inversion per utterance."""
+
+    waveform: bool = True  # STOI, ESTOI, PESQ and word accuracy (needs inversion to audio)
+    asr: bool = True  # word accuracy by pocketsphinx on the reconstruction and on the original
+    invert_iters: int | None = None  # iterations of the spectrogram inversion (None: its default)
+    max_utterances: int | None = None  # evaluate only the first N keys of the split (sorted)
+    waveform_utterances: int | None = None  # waveform metrics on only the first N of those (corr2 on all)
+    samples: int = 2  # utterances saved for the report (spectrograms, audio, video)
+    jobs: int = 1  # processes for the waveform metrics
+    seed: int = 0  # seed of the inversion's initial noise
+
+
+def utterance_metrics(
+    target: np.ndarray,
+    pred: np.ndarray,
+    autoencoded: np.ndarray | None = None,
+    words: Sequence[str] = (),
+    wav_ref: np.ndarray | None = None,
+    wav_pred: np.ndarray | None = None,
+    fs: int = FS,
+    asr: bool = True,
+) -> dict[str, Any]:
+    """All metrics of one utterance: spectrogram corr2s always, waveform metrics when both waveforms are given."""
+    row: dict[str, Any] = {m: float("nan") for m in METRICS}
+    notes: list[str] = []
+    row["corr2"] = corr2(target, pred)
+    if autoencoded is not None:
+        row["corr2_ae"] = corr2(target, autoencoded)
+    row["hyp"] = row["hyp_orig"] = ""
+    if wav_ref is not None and wav_pred is not None:
+        row["stoi"], why = stoi_detail(wav_ref, wav_pred, fs)
+        notes += [why] if why else []
+        row["estoi"], why = stoi_detail(wav_ref, wav_pred, fs, extended=True)
+        row["pesq"], why = pesq_nb_detail(wav_ref, wav_pred, fs)
+        notes += [why] if why else []
+        if asr and len(words) == 6:
+            hyp, hyp_orig = recognise_grid(wav_pred, fs), recognise_grid(wav_ref, fs)
+            row["hyp"], row["hyp_orig"] = " ".join(hyp), " ".join(hyp_orig)
+            row["wacc"], row["wacc_orig"] = word_accuracy(words, hyp), word_accuracy(words, hyp_orig)
+        elif asr:
+            notes.append("no GRID transcript: word accuracy skipped")
+    row["notes"] = "; ".join(notes)
+    return row
+
+
+def word_corr2(target: np.ndarray, pred: np.ndarray, word_times: Sequence[tuple[str, float, float]] | None,
+               frame_s: float = 0.008) -> list[tuple[str, float, float, float]]:
+    """(word, start s, end s, corr2) over each aligned word's spectrogram frames (silences skipped)."""
+    out = []
+    for word, start, end in word_times or ():
+        if word in ("sil", "sp"):
+            continue
+        a, b = int(np.floor(start / frame_s)), min(int(np.ceil(end / frame_s)), len(target), len(pred))
+        if b - a >= 2:
+            out.append((word, float(start), float(end), corr2(target[a:b], pred[a:b])))
+    return out
+
+
+def corpus_sources(corpus: str | Path) -> dict[str, dict[str, str]]:
+    """key -> {audio_source, video_source}: the original files of each utterance of a corpus."""
+    from .corpus import scan_corpus
+
+    return {u.key: {"audio_source": str(u.audio_source), "video_source": str(u.video)}
+            for u in scan_corpus(corpus).utterances}
+
+
+def _invert(aud: np.ndarray, n_iter: int | None, seed: int) -> np.ndarray:
+    from .audio import invert_auditory_spectrogram
+
+    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=FS, n_iter=n_iter, seed=seed),
+                      dtype=np.float64)
+
+
+def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> tuple[np.ndarray, str]:
+    """The original 8 kHz waveform of an item when it carries one (or its source file), else the inversion
+    of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
+    for key in ("audio", "wav"):
+        if key in item and item[key] is not None:
+            return np.asarray(item[key], dtype=np.float64), "original"
+    src = item.get("audio_source") if hasattr(item, "get") else None
+    if src and Path(str(src)).is_file():
+        from .audio import load_audio
+
+        return np.asarray(load_audio(src, fs=FS), dtype=np.float64), "original"
+    return _invert(item["aud"], n_iter, seed), "inverted target"
+
+
+def _waveform_job(args: tuple) -> dict[str, Any]:
+    """Worker: inversion of the prediction (and reference) + all metrics of one utterance."""
+    key, item_like, pred, ae, opts = args
+    wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed)
+    wav_pred = _invert(pred, opts.invert_iters, opts.seed)
+    row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, FS, opts.asr)
+    row.update(key=key, reference=ref_kind, wav_ref=wav_ref.astype(np.float32), wav_pred=wav_pred.astype(np.float32))
+    return row
+
+
+def _silent_video(item: Mapping[str, Any]) -> tuple[np.ndarray, float] | None:
+    """Frames (T,H,W,3) uint8 and fps of the item's source video, else of its grey face crops (scaled x3)."""
+    src = item.get("video_source") if hasattr(item, "get") else None
+    if src and Path(str(src)).is_file():
+        from .video.io import read_video
+
+        video = read_video(src)
+        return video.frames, float(video.fps)
+    lips = item.get("lips") if hasattr(item, "get") else None
+    if lips is None:
+        return None
+    try:
+        faces = np.asarray(lips["faces"])
+        fps = float(lips["fps"])
+    except (KeyError, TypeError):
+        return None
+    if faces.ndim != 3 or not len(faces):
+        return None
+    faces = np.repeat(np.repeat(faces, 3, axis=1), 3, axis=2)
+    return np.repeat(faces[..., None], 3, axis=-1).astype(np.uint8), fps
+
+
+def write_sample(folder: str | Path, key: str, item: Mapping[str, Any], row: Mapping[str, Any], pred: np.ndarray,
+                 ae: np.ndarray | None) -> Path:
+    """Save one sample utterance for the report (npz, plus an MP4 when a video or face crops exist)."""
+    path = Path(folder) / f"{key.replace('/', '_')}.npz"
+    arrays: dict[str, Any] = {
+        "key": np.str_(key), "words": np.str_(" ".join(item.get("words", ()) or ())), "fs": np.int64(FS),
+        "target": np.asarray(item["aud"], np.float32), "pred": np.asarray(pred, np.float32),
+        "corr2": np.float64(row["corr2"]), "corr2_ae": np.float64(row["corr2_ae"]),
+    }
+    if ae is not None:
+        arrays["autoencoder"] = np.asarray(ae, np.float32)
+    for name in ("wav_ref", "wav_pred"):
+        if row.get(name) is not None:
+            arrays[name] = np.asarray(row[name], np.float32)
+    save_npz(path, **arrays)
+    video = _silent_video(item)
+    if video is not None and row.get("wav_pred") is not None:
+        from .video.io import write_video
+
+        write_video(path.with_suffix(".mp4"), video[0], video[1], audio=row["wav_pred"], audio_fs=FS)
+    return path
+
+
+def _csv_text(rows: Sequence[Mapping[str, Any]], fields: Sequence[str] = CSV_FIELDS) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def read_per_utterance(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a per_utterance.csv with metrics as floats (NaN where empty)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for m in METRICS:
+            row[m] = float(row[m]) if row.get(m) not in (None, "", "nan") else float("nan")
+    return rows
+
+
+def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """metric -> mean with 95% confidence interval over the rows."""
+    return {m: mean_ci([float(r[m]) for r in rows]) for m in METRICS}
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions | None = None,
+                 corpus: str | Path | None = None, force: bool = False, show_progress: bool = True) -> Path:
+    """Evaluate `run_dir` on `split`; writes RUN/eval-<split>/ and returns that folder (reused if up to date).
+
+    With `corpus`, STOI/PESQ/word accuracy compare against the original recordings and the sample videos
+    use the original video; without it, against the inversion of the target spectrogram and face crops."""
+    from tqdm import tqdm
+
+    from .features import load_item
+    from .inference import load_run
+    from .parallel import run_jobs
+
+    opts = options or EvalOptions()
+    run_dir = Path(run_dir)
+    out = run_dir / f"eval-{split}"
+    ckpt = run_dir / "model.ckpt"
+    summary_path = out / "summary.json"
+    if (not force and summary_path.is_file() and ckpt.is_file()
+            and summary_path.stat().st_mtime >= ckpt.stat().st_mtime):
+        import json
+
+        if json.loads(summary_path.read_text()).get("options") == asdict(opts):
+            return out
+    rec = load_run(run_dir)
+    keys = _split_keys(run_dir, split, rec)
+    if opts.max_utterances is not None:
+        keys = keys[: opts.max_utterances]
+    if not keys:
+        raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
+    autoencode = _autoencoder(rec)
+    sources = corpus_sources(corpus) if corpus is not None else {}
+    preds: dict[str, tuple[Any, np.ndarray, np.ndarray | None]] = {}
+    words_rows: list[dict[str, Any]] = []
+    for key in tqdm(keys, desc=f"predict {split}", unit="utt", disable=not show_progress, dynamic_ncols=True):
+        item = {**load_item(rec.features_dir, key), **sources.get(key, {})}
+        pred = np.asarray(rec.predict_spectrogram(item), dtype=np.float64)
+        ae = np.asarray(autoencode(item["aud"]), dtype=np.float64) if autoencode is not None else None
+        preds[key] = (item, pred, ae)
+        words_rows += [{"key": key, "word": w, "start_s": f"{a:.3f}", "end_s": f"{b:.3f}", "corr2": f"{c:.6g}"}
+                       for w, a, b, c in word_corr2(item["aud"], pred, item.get("word_times"))]
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    wave_keys = list(preds)[: opts.waveform_utterances] if opts.waveform else []
+    if wave_keys:
+        jobs = [(k, _portable(preds[k][0]), preds[k][1], preds[k][2], opts) for k in wave_keys]
+        report = run_jobs(_waveform_job, jobs, jobs=opts.jobs, desc=f"invert + metrics {split}",
+                          show_progress=show_progress)
+        rows, failures = report.results, report.failures
+    for k, (item, pred, ae) in preds.items():
+        if k not in wave_keys:
+            rows.append({**utterance_metrics(item["aud"], pred, ae), "key": k, "reference": ""})
+    for row in rows:
+        item = preds[row["key"]][0]
+        row["speaker"] = item.get("speaker", row["key"].split("/")[0])
+        row["words"] = " ".join(item.get("words", ()) or ())
+    for row in rows[: opts.samples]:
+        item, pred, ae = preds[row["key"]]
+        write_sample(out / "samples", row["key"], item, row, pred, ae)
+    write_text(out / "per_utterance.csv", _csv_text(rows))
+    write_text(out / "per_word.csv", _csv_text(words_rows, ("key", "word", "start_s", "end_s", "corr2")))
+    summary = {
+        "run": str(run_dir), "split": split, "n": len(rows), "failures": failures,
+        "reference": sorted({r.get("reference", "") for r in rows} - {""}),
+        "options": asdict(opts), "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "metrics": summarise(rows),
+    }
+    write_json(summary_path, summary)
+    return out
+
+
+def _autoencoder(rec: Any):  # type: ignore[no-untyped-def]
+    """Spectrogram -> the run's autoencoder reconstruction of it (the ceiling), or None if unavailable."""
+    from .inference import load_run
+
+    ae_run = getattr(rec, "meta", {}).get("autoencoder_run")
+    if getattr(rec, "system", None) == "autoencoder":
+        return lambda aud: rec.predict_spectrogram({"aud": aud})
+    if not ae_run or not (Path(ae_run) / "model.ckpt").is_file():
+        return None
+    ae = load_run(ae_run)
+    return lambda aud: ae.predict_spectrogram({"aud": aud})
+
+
+def _portable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an item a worker process needs, as plain picklable values."""
+    out = {"aud": np.asarray(item["aud"]), "words": tuple(item.get("words", ()) or ())}
+    for key in ("audio", "wav", "audio_source", "video_source"):
+        if key in item:
+            out[key] = item[key]
+    return out
+
+
+def _split_keys(run_dir: Path, split: str, rec: Any) -> list[str]:
+    import json
+
+    path = run_dir / "split.json"
+    if path.is_file():
+        splits = json.loads(path.read_text())
+        if split not in splits:
+            raise Lip2SpeechError(f"unknown split '{split}' (have {', '.join(splits)})", path)
+        return sorted(splits[split])
+    if split == "test" and getattr(rec, "test_keys", None) is not None:
+        return sorted(rec.test_keys)
+    raise Lip2SpeechError("run has no split.json", run_dir)
+
+
+def load_summary(eval_dir: str | Path) -> dict[str, Any]:
+    """The summary.json of an evaluation folder."""
+    import json
+
+    path = Path(eval_dir) / "summary.json"
+    if not path.is_file():
+        raise Lip2SpeechError("no summary.json (evaluation not run)", path)
+    return json.loads(path.read_text())

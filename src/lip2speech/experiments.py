@@ -1,0 +1,273 @@
+"""The published experiments (single speaker, multi-speaker, vocabulary): train, evaluate, tabulate vs published.
+
+An experiment is described by a YAML file in configs/experiments/ (`single`, `multi`, `vocabulary`, or a path).
+Output folder DIR (shared by all experiments, so identical runs are trained once):
+  runs/<speakers>/<system>/        training run (lip2speech.train) + eval-test/ (lip2speech.evaluate);
+                                   systems of one speaker set share the autoencoder run beside them
+  <experiment>/results.json        rows (system, condition, metrics with 95% CIs, published value), samples
+  <experiment>/table.md            the same table as Markdown
+Everything is resumable: finished runs and up-to-date evaluations are reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import Lip2SpeechError
+from .fileio import write_json, write_text
+
+EXPERIMENTS_DIR = Path(__file__).parent / "configs" / "experiments"
+SYSTEMS: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
+
+#: Published corr2 (accuracy) of the original study (see docs: seed-systems.md). PUBLISHED VALUES, not ours.
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "single": {"gp2s": 0.73, "gf2s": 0.72, "lip2audspec": 0.63},  # mean over speakers
+    "multi": {  # by number of speakers
+        "gf2s": {1: 0.72, 2: 0.68, 4: 0.71, 6: 0.65, 8: 0.61},
+        "gp2s": {1: 0.73, 2: 0.72, 4: 0.56, 6: 0.54, 8: 0.50},
+        "lip2audspec": {1: 0.63, 2: 0.40, 4: 0.39, 6: 0.33, 8: 0.29},
+    },
+    "vocabulary": {"gp2s": 0.74, "gf2s": 0.81},  # mean over words; Lip2AudSpec not published
+}
+
+
+@dataclass
+class ExperimentSpec:
+    """One experiment (from configs/experiments/<name>.yaml)."""
+
+    experiment: str = "single"  # single | multi | vocabulary
+    systems: tuple[str, ...] = SYSTEMS
+    train: Any = "train"  # TrainConfig name/path, or {system: name/path}
+    train_overrides: dict = field(default_factory=dict)
+    speakers: tuple[str, ...] = ()  # empty: all speakers of the features folder (natural order)
+    speaker_counts: tuple[int, ...] = ()  # multi: first n speakers
+    split: str = "test"
+    evaluate: dict = field(default_factory=dict)  # EvalOptions fields
+
+
+def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentSpec:
+    """The experiment `name` (single, multi, vocabulary) or a YAML path, with `overrides` applied."""
+    from .config import _merge, from_dict, read_yaml
+
+    path = Path(name)
+    if not path.is_file():
+        path = EXPERIMENTS_DIR / f"{name}.yaml"
+        if not path.is_file():
+            have = ", ".join(p.stem for p in sorted(EXPERIMENTS_DIR.glob("*.yaml")) if p.stem != "base")
+            raise Lip2SpeechError(f"unknown experiment {name!r} (choose from {have} or give a YAML path)")
+    data = read_yaml(path)
+    if overrides:
+        data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
+    spec = from_dict(ExperimentSpec, data, str(path))
+    if spec.experiment not in PUBLISHED:
+        raise Lip2SpeechError(f"experiment must be one of {', '.join(PUBLISHED)}, got {spec.experiment!r}", path)
+    unknown = [s for s in spec.systems if s not in SYSTEMS]
+    if unknown:
+        raise Lip2SpeechError(f"unknown systems: {', '.join(unknown)} (choose from {', '.join(SYSTEMS)})", path)
+    if spec.experiment == "multi" and not spec.speaker_counts:
+        raise Lip2SpeechError("a multi-speaker experiment needs speaker_counts", path)
+    return spec
+
+
+def _natural(s: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
+
+
+def conditions(spec: ExperimentSpec, available: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(condition name, speakers) of every training run of the experiment."""
+    available = sorted(available, key=_natural)
+    speakers = tuple(spec.speakers) or tuple(available)
+    missing = [s for s in speakers if s not in available]
+    if spec.experiment == "multi":
+        counts = sorted(set(spec.speaker_counts))
+        need = speakers[: max(counts)]
+        missing = [s for s in need if s not in available]
+        if len(need) < max(counts):
+            raise Lip2SpeechError(f"multi-speaker needs {max(counts)} speakers, the list has {len(speakers)}")
+    if missing:
+        raise Lip2SpeechError(f"speakers not in the features folder: {', '.join(missing)} "
+                              f"(have {', '.join(available)}); choose others with --speakers")
+    if spec.experiment == "single":
+        return [(s, (s,)) for s in speakers]
+    if spec.experiment == "multi":
+        return [(f"{n} speaker{'s' if n > 1 else ''}", speakers[:n]) for n in counts]
+    return [("+".join(speakers) if len(speakers) <= 3 else f"{len(speakers)} speakers", speakers)]
+
+
+def run_tag(speakers: Sequence[str]) -> str:
+    """Folder name of a speaker set: 's1', 's1+s2', or 'n8-s1..s8' for long lists."""
+    return "+".join(speakers) if len(speakers) <= 4 else f"n{len(speakers)}-{speakers[0]}..{speakers[-1]}"
+
+
+def train_config_for(spec: ExperimentSpec, system: str, speakers: Sequence[str]):  # type: ignore[no-untyped-def]
+    """The TrainConfig of one run: configs/<train>-<system>.yaml if present, else <train> with system set."""
+    from .train import CONFIG_DIR, load_train_config
+
+    train = spec.train.get(system, "train") if isinstance(spec.train, dict) else str(spec.train)
+    per_system = CONFIG_DIR / f"{train}-{system}.yaml"
+    name = str(per_system) if not isinstance(spec.train, dict) and per_system.is_file() else train
+    overrides = dict(spec.train_overrides)
+    overrides.update(system=system, speakers=list(speakers))
+    return load_train_config(name, overrides)
+
+
+def _eval_options(spec: ExperimentSpec, extra: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+    from .config import from_dict
+    from .evaluate import EvalOptions
+
+    data = {**spec.evaluate, **{k: v for k, v in (extra or {}).items() if v is not None}}
+    return from_dict(EvalOptions, data, "evaluate options")
+
+
+def _published(kind: str, system: str, n_speakers: int | None) -> float | None:
+    pub = PUBLISHED.get(kind, {}).get(system)
+    if isinstance(pub, dict):
+        return pub.get(n_speakers) if n_speakers is not None else None
+    return pub
+
+
+def _word_table(runs: dict[str, Path], split: str) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
+    """word -> system -> mean corr2 over its occurrences, and system -> all per-word-occurrence corr2s."""
+    import csv
+
+    import numpy as np
+
+    from .corpus.grammar import WORDS
+
+    acc: dict[str, dict[str, list[float]]] = {}
+    pooled: dict[str, list[float]] = {}
+    for system, run in runs.items():
+        path = run / f"eval-{split}" / "per_word.csv"
+        if not path.is_file():
+            continue
+        with open(path, newline="") as fh:
+            for r in csv.DictReader(fh):
+                v = float(r["corr2"])
+                acc.setdefault(r["word"], {}).setdefault(system, []).append(v)
+                pooled.setdefault(system, []).append(v)
+    order = {w: i for i, w in enumerate(WORDS)}
+    table = {w: {s: float(np.nanmean(v)) for s, v in acc[w].items()} for w in sorted(acc, key=lambda w: order.get(w, 99))}
+    return table, pooled
+
+
+def run_experiment(
+    name: str | Path,
+    features: str | Path,
+    out: str | Path,
+    systems: Sequence[str] | None = None,
+    speakers: Sequence[str] | None = None,
+    speaker_counts: Sequence[int] | None = None,
+    train: str | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    eval_overrides: dict[str, Any] | None = None,
+    corpus: str | Path | None = None,
+    show_progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train and evaluate every run of experiment `name`, write DIR/<experiment>/results.json; returns it."""
+    from .evaluate import evaluate_run, load_summary, read_per_utterance, summarise
+    from .features import load_manifest
+    from .train import train_system
+
+    overrides: dict[str, Any] = {"systems": list(systems) if systems else None,
+                                 "speakers": list(speakers) if speakers else None,
+                                 "speaker_counts": list(speaker_counts) if speaker_counts else None, "train": train}
+    spec = load_spec(name, overrides)
+    if train_overrides:
+        spec.train_overrides = {**spec.train_overrides, **train_overrides}
+    features, out = Path(features), Path(out)
+    manifest = load_manifest(features)
+    conds = conditions(spec, sorted({e["speaker"] for e in manifest.values()}))
+    opts = _eval_options(spec, eval_overrides)
+    kind = spec.experiment
+    total = len(conds) * len(spec.systems)
+    log(f"{kind}: {len(conds)} condition(s) x {len(spec.systems)} system(s) = {total} run(s) in {out / 'runs'}")
+    rows: list[dict[str, Any]] = []
+    runs_by_condition: dict[str, dict[str, Path]] = {}
+    pooled: dict[str, list[dict[str, Any]]] = {}
+    step = 0
+    for cond, spk in conds:
+        for system in spec.systems:
+            step += 1
+            run_dir = out / "runs" / run_tag(spk) / system
+            row: dict[str, Any] = {"system": system, "condition": cond, "n_speakers": len(spk),
+                                   "speakers": list(spk), "run": str(run_dir.relative_to(out)),
+                                   "published_corr2": None if kind == "single" else _published(kind, system, len(spk))}
+            try:
+                cfg = train_config_for(spec, system, spk)
+                log(f"[{step}/{total}] {kind} {cond} {system}: training ({run_dir})")
+                train_system(cfg, features, run_dir, resume=True, show_progress=show_progress)
+                log(f"[{step}/{total}] {kind} {cond} {system}: evaluating on '{spec.split}'")
+                eval_dir = evaluate_run(run_dir, spec.split, opts, corpus=corpus, show_progress=show_progress)
+            except Lip2SpeechError as exc:
+                log(f"[{step}/{total}] {kind} {cond} {system}: FAILED: {exc}")
+                row.update(error=str(exc), metrics={})
+                rows.append(row)
+                continue
+            summary = load_summary(eval_dir)
+            row.update(metrics=summary["metrics"], n_test=summary["n"], reference=summary.get("reference"))
+            rows.append(row)
+            runs_by_condition.setdefault(cond, {})[system] = run_dir
+            pooled.setdefault(system, []).extend(read_per_utterance(eval_dir / "per_utterance.csv"))
+            log(f"[{step}/{total}] {kind} {cond} {system}: corr2 {summary['metrics']['corr2']['mean']:.3f}")
+    result: dict[str, Any] = {"experiment": kind, "created": _dt.datetime.now().isoformat(timespec="seconds"),
+                              "features": str(features), "spec": dataclasses.asdict(spec), "rows": rows}
+    if kind == "single":  # the published number is the mean over speakers: add one pooled row per system
+        for system in spec.systems:
+            if pooled.get(system):
+                rows.append({"system": system, "condition": "all speakers", "n_speakers": 1, "aggregate": True,
+                             "speakers": [c for c, _ in conds], "metrics": summarise(pooled[system]),
+                             "published_corr2": _published(kind, system, None)})
+    if kind == "vocabulary":
+        for cond, runs in runs_by_condition.items():
+            table, per_word = _word_table(runs, spec.split)
+            result["words"] = table
+            from .metrics import mean_ci
+
+            for row in rows:
+                if row["system"] in per_word and row["condition"] == cond:
+                    row["metrics"] = {**row["metrics"], "corr2_sentence": row["metrics"].get("corr2"),
+                                      "corr2": mean_ci(per_word[row["system"]])}
+                    row["published_corr2"] = _published(kind, row["system"], None)
+        result["note"] = "corr2 per aligned word span, averaged over word occurrences"
+    result["samples"] = _samples(runs_by_condition, out / kind, spec.split)
+    path = out / kind / "results.json"
+    write_json(path, result)
+    _write_table(result, out / kind / "table.md")
+    return path
+
+
+def _samples(runs_by_condition: dict[str, dict[str, Path]], base: Path, split: str) -> list[dict[str, Any]]:
+    """Sample utterances of the first condition evaluated by every system, with each system's sample file."""
+    import os
+
+    for cond, runs in runs_by_condition.items():
+        per_system = {s: sorted((r / f"eval-{split}" / "samples").glob("*.npz")) for s, r in runs.items()}
+        common = set.intersection(*({p.stem for p in v} for v in per_system.values())) if per_system else set()
+        samples = []
+        for stem in sorted(common):
+            samples.append({"key": stem.replace("_", "/", 1), "condition": cond,
+                            "systems": {s: os.path.relpath(r / f"eval-{split}" / "samples" / f"{stem}.npz", base)
+                                        for s, r in runs.items()}})
+        if samples:
+            return samples
+    return []
+
+
+def _write_table(result: dict[str, Any], path: Path) -> None:
+    from .report import TABLE_HEADER, markdown_table, table_rows
+
+    write_text(path, markdown_table(TABLE_HEADER, table_rows(result)) + "\n")
+
+
+def print_results(path: str | Path, log: Callable[[str], None] = print) -> None:
+    """Print an experiment's table (ours beside published) to the terminal."""
+    from .report import summary_text
+
+    log(summary_text([json.loads(Path(path).read_text())]))

@@ -1,0 +1,92 @@
+"""Evaluation of a run: per-utterance metrics, CSV/summary consistency, resume, per-word corr2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lip2speech import evaluate as E
+from lip2speech.metrics import corr2
+
+
+def test_utterance_metrics_spectrogram_only_and_with_waveforms():
+    rng = np.random.default_rng(0)
+    target = rng.random((200, 128))
+    pred = target + 0.5 * rng.random((200, 128))
+    row = E.utterance_metrics(target, pred, autoencoded=target * 2)
+    assert row["corr2"] == pytest.approx(np.corrcoef(target.ravel(), pred.ravel())[0, 1])
+    assert row["corr2_ae"] == pytest.approx(1.0)
+    assert np.isnan(row["stoi"]) and np.isnan(row["pesq"]) and np.isnan(row["wacc"])
+    t = np.arange(16000) / 8000
+    wav = np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+    row = E.utterance_metrics(target, pred, wav_ref=wav, wav_pred=wav + 0.3 * rng.standard_normal(t.size),
+                              words=(), asr=True)
+    assert 0 < row["stoi"] < 1 and -0.5 <= row["pesq"] <= 4.65
+    assert "word accuracy skipped" in row["notes"]
+
+
+def test_word_corr2_slices_each_aligned_word():
+    rng = np.random.default_rng(1)
+    target, pred = rng.random((300, 128)), rng.random((300, 128))
+    times = [("sil", 0.0, 0.4), ("bin", 0.4, 0.8), ("blue", 0.8, 1.2), ("sp", 1.2, 1.3)]
+    out = E.word_corr2(target, pred, times)
+    assert [w for w, *_ in out] == ["bin", "blue"]
+    assert out[0][3] == pytest.approx(corr2(target[50:100], pred[50:100]))
+    assert E.word_corr2(target, pred, None) == []
+
+
+class _FakeRun:
+    """Stands in for inference.Reconstructor: prediction = target + seeded noise."""
+
+    def __init__(self, features_dir: Path, noise: float) -> None:
+        self.features_dir, self.noise, self.meta, self.system = features_dir, noise, {}, "gf2s"
+
+    def predict_spectrogram(self, item):
+        rng = np.random.default_rng(len(item["key"]))
+        return item["aud"] + self.noise * rng.random(item["aud"].shape)
+
+
+@pytest.fixture()
+def fake_run(tmp_path, monkeypatch):
+    from lip2speech.features import synthetic_features
+
+    keys = synthetic_features(tmp_path / "features", speakers=1, utterances=4, seed=0, frames=50)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "split.json").write_text(json.dumps({"train": keys[:2], "val": [], "test": keys[2:]}))
+    (run / "model.ckpt").write_bytes(b"x")
+    import lip2speech.inference
+
+    monkeypatch.setattr(lip2speech.inference, "load_run", lambda d: _FakeRun(tmp_path / "features", 0.3))
+    return run, keys
+
+
+def test_evaluate_run_writes_csv_and_summary_that_agree(fake_run):
+    run, keys = fake_run
+    opts = E.EvalOptions(invert_iters=2, waveform_utterances=1, samples=1, asr=False)
+    out = E.evaluate_run(run, "test", opts, show_progress=False)
+    rows = E.read_per_utterance(out / "per_utterance.csv")
+    assert sorted(r["key"] for r in rows) == sorted(keys[2:])
+    summary = E.load_summary(out)
+    assert summary["n"] == 2
+    assert summary["metrics"]["corr2"]["mean"] == pytest.approx(np.mean([r["corr2"] for r in rows]), abs=1e-5)
+    assert summary["metrics"]["stoi"]["n"] == 1  # waveform metrics on the first utterance only
+    assert summary["reference"] == ["inverted target"]
+    sample = np.load(next((out / "samples").glob("*.npz")))
+    assert sample["pred"].shape == sample["target"].shape and sample["wav_pred"].size > 0
+    assert (out / "samples" / f"{keys[2].replace('/', '_')}.mp4").is_file()  # face crops + speech
+    # an up-to-date evaluation with the same options is reused, not recomputed
+    stamp = (out / "summary.json").stat().st_mtime_ns
+    E.evaluate_run(run, "test", opts, show_progress=False)
+    assert (out / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_unknown_split_is_a_clear_error(fake_run):
+    from lip2speech.errors import Lip2SpeechError
+
+    run, _ = fake_run
+    with pytest.raises(Lip2SpeechError, match="unknown split 'dev'"):
+        E.evaluate_run(run, "dev", E.EvalOptions(waveform=False), show_progress=False)

@@ -1,0 +1,124 @@
+"""Experiment specs, published values, and the results tables (training and evaluation stubbed out)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lip2speech import experiments as X
+from lip2speech.errors import Lip2SpeechError
+
+DOC = Path(__file__).resolve().parents[1].parent / "shared" / "docs" / "seed-systems.md"
+
+
+def test_every_experiment_yaml_loads_and_names_its_base():
+    for name in ("single", "multi", "vocabulary"):
+        text = (X.EXPERIMENTS_DIR / f"{name}.yaml").read_text()
+        assert re.search(r"^base: base.yaml$", text, re.M)
+        spec = X.load_spec(name)
+        assert spec.experiment == name and spec.systems == X.SYSTEMS
+    assert X.load_spec("multi").speaker_counts == (1, 2, 4, 6, 8)
+    with pytest.raises(Lip2SpeechError, match="unknown experiment"):
+        X.load_spec("nonsense")
+    with pytest.raises(Lip2SpeechError, match="unknown systems"):
+        X.load_spec("single", {"systems": ["gf3s"]})
+
+
+def test_published_values_match_the_specification_document():
+    if not DOC.is_file():
+        pytest.skip(f"specification not found at {DOC}")
+    text = DOC.read_text()
+    single = re.search(r"GP2S (\d\.\d+), GF2S (\d\.\d+), Lip2AudSpec (\d\.\d+)", text).groups()
+    assert [X.PUBLISHED["single"][s] for s in ("gp2s", "gf2s", "lip2audspec")] == [float(v) for v in single]
+    for label, system in (("GF2S", "gf2s"), ("GP2S", "gp2s"), ("Lip2AudSpec", "lip2audspec")):
+        m = re.search(rf"{label} " + ", ".join([r"(\d\.\d+)"] * 5), text)
+        assert list(X.PUBLISHED["multi"][system].values()) == [float(v) for v in m.groups()]
+    vocab = re.search(r"GP2S (\d\.\d+), GF2S (\d\.\d+) on average", text).groups()
+    assert [X.PUBLISHED["vocabulary"]["gp2s"], X.PUBLISHED["vocabulary"]["gf2s"]] == [float(v) for v in vocab]
+
+
+def test_conditions_and_run_folders():
+    spk = [f"s{i}" for i in range(1, 11)]
+    multi = X.conditions(X.load_spec("multi"), spk)
+    assert [len(s) for _, s in multi] == [1, 2, 4, 6, 8]
+    assert multi[2][1] == ("s1", "s2", "s3", "s4")
+    single = X.conditions(X.load_spec("single", {"speakers": ["s2", "s10"]}), spk)
+    assert single == [("s2", ("s2",)), ("s10", ("s10",))]
+    with pytest.raises(Lip2SpeechError, match="speakers not in the features folder: s16"):
+        X.conditions(X.load_spec("single"), spk)
+    assert X.run_tag(("s1",)) == "s1" and X.run_tag(tuple(spk[:8])) == "n8-s1..s8"
+
+
+def test_train_config_uses_the_per_system_file_when_present():
+    spec = X.load_spec("multi", {"train": "fast"})
+    gp = X.train_config_for(spec, "gp2s", ["s1", "s2"])
+    gf = X.train_config_for(spec, "gf2s", ["s1"])
+    assert gp.system == "gp2s" and gp.model.get("filters") == 4 and gp.speakers == ("s1", "s2")
+    assert gf.system == "gf2s" and "filters" not in gf.model
+
+
+@pytest.fixture()
+def stubbed(tmp_path, monkeypatch):
+    """Features with 8 speakers; training writes nothing but a folder, evaluation a known summary."""
+    from lip2speech import evaluate, train
+    from lip2speech.features import synthetic_features
+
+    synthetic_features(tmp_path / "features", speakers=8, utterances=2, seed=0, frames=10, gp_shape=(4, 8), face=8)
+    trained = []
+
+    def fake_train(cfg, features_dir, out_dir, resume=True, show_progress=True):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        trained.append((cfg.system, cfg.speakers))
+        return Path(out_dir)
+
+    def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True):
+        tag = Path(run_dir).parent.name  # 's1', 's1+s2' or 'n6-s1..s6'
+        n = int(tag[1:tag.index("-")]) if tag.startswith("n") else len(tag.split("+"))
+        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name)
+        rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in evaluate.METRICS if m != "corr2"}}
+                for i, d in enumerate((-0.01, 0.01))]
+        out = Path(run_dir) / f"eval-{split}"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "per_utterance.csv").write_text(evaluate._csv_text(rows))
+        (out / "summary.json").write_text(json.dumps({"n": 2, "metrics": evaluate.summarise(rows)}))
+        return out
+
+    monkeypatch.setattr(train, "train_system", fake_train)
+    monkeypatch.setattr(evaluate, "evaluate_run", fake_evaluate)
+    return tmp_path, trained
+
+
+def test_multi_results_list_every_system_and_count_beside_the_published_value(stubbed):
+    tmp, trained = stubbed
+    path = X.run_experiment("multi", tmp / "features", tmp / "out", log=lambda s: None)
+    result = json.loads(path.read_text())
+    rows = {(r["system"], r["n_speakers"]): r for r in result["rows"]}
+    assert set(rows) == {(s, n) for s in X.SYSTEMS for n in (1, 2, 4, 6, 8)}
+    for (system, n), row in rows.items():
+        assert row["published_corr2"] == X.PUBLISHED["multi"][system][n]
+        assert row["metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * X.SYSTEMS.index(system))
+        assert row["n_test"] == 2
+    assert len(trained) == 15
+    table = (tmp / "out" / "multi" / "table.md").read_text()
+    assert table.count("| lip2audspec |") == 5 and "0.29" in table
+
+
+def test_single_adds_a_pooled_row_per_system_and_shares_runs(stubbed):
+    tmp, trained = stubbed
+    path = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1", "s2"], log=lambda s: None)
+    result = json.loads(path.read_text())
+    pooled = [r for r in result["rows"] if r.get("aggregate")]
+    assert [r["system"] for r in pooled] == list(X.SYSTEMS)
+    assert [r["published_corr2"] for r in pooled] == [0.72, 0.73, 0.63]
+    gf = pooled[0]["metrics"]["corr2"]
+    assert gf["n"] == 4 and gf["mean"] == pytest.approx(0.05)  # s1 and s2 runs: 0.05 each
+    assert all(r["published_corr2"] is None for r in result["rows"] if not r.get("aggregate"))
+    n_before = len(trained)
+    X.run_experiment("multi", tmp / "features", tmp / "out", speakers=["s1", "s2"], speaker_counts=[1, 2],
+                     log=lambda s: None)
+    assert sorted({p.name for p in (tmp / "out" / "runs").iterdir()}) == ["s1", "s1+s2", "s2"]
+    assert len(trained) - n_before == 6  # train_system itself skips finished runs
