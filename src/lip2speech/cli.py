@@ -257,6 +257,110 @@ def speak_cmd(
 # ---- evaluate / experiment / report / demo -------------------------------------------------------
 
 
+def _csv_list(value: Optional[str], cast=str) -> Optional[list]:
+    """'a,b,c' -> [a, b, c] (None stays None)."""
+    return None if not value else [cast(v.strip()) for v in value.split(",") if v.strip()]
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment)."),
+    split: str = typer.Option("test", "--split", help="Split of the run's split.json to evaluate."),
+    corpus: Optional[Path] = typer.Option(
+        None, "--corpus", help="Corpus the features came from: STOI/PESQ/ASR against the original recordings "
+                               "(default: against the inverted target spectrogram)."),
+    invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
+    max_utterances: Optional[int] = typer.Option(None, "--max-utterances", help="Evaluate only the first N."),
+    waveform_utterances: Optional[int] = typer.Option(
+        None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
+    waveform: bool = typer.Option(True, "--waveform/--no-waveform", help="Compute waveform metrics."),
+    samples: int = typer.Option(2, "--samples", help="Sample utterances saved for the report."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
+    force: bool = typer.Option(False, "--force", help="Recompute even if the evaluation is up to date."),
+) -> None:
+    """Metrics of a run on a split: RUN/eval-<split>/per_utterance.csv and summary.json (mean, 95% CI)."""
+    from .evaluate import EvalOptions, evaluate_run, load_summary
+    from .parallel import default_jobs
+    from .report import fmt, text_table
+
+    opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, max_utterances=max_utterances,
+                       waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
+    out = evaluate_run(run, split, opts, corpus=corpus, force=force)
+    summary = load_summary(out)
+    rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
+            for m, s in summary["metrics"].items()]
+    typer.echo(text_table(["metric", "mean", "95% CI", "n"], rows))
+    for line in summary.get("failures", []):
+        typer.echo(f"skipped: {line}", err=True)
+    typer.echo(f"wrote {out / 'per_utterance.csv'} and {out / 'summary.json'}")
+
+
+@app.command("experiment")
+def experiment_cmd(
+    name: str = typer.Argument(..., help="single, multi, vocabulary (configs/experiments/) or a YAML path."),
+    features: Path = typer.Option(..., "--features", "-f", help="Prepared features folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Experiment folder (runs are shared between experiments)."),
+    systems: Optional[str] = typer.Option(None, "--systems", help="Comma list, e.g. gf2s,gp2s (default: all three)."),
+    speakers: Optional[str] = typer.Option(None, "--speakers", help="Comma list of speakers (default: the YAML's)."),
+    speaker_counts: Optional[str] = typer.Option(None, "--speaker-counts", help="multi: comma list, e.g. 1,2,4."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training config name (e.g. fast) or YAML path."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of every run."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Original corpus, for STOI/PESQ/ASR references."),
+    invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
+    waveform_utterances: Optional[int] = typer.Option(
+        None, "--waveform-utterances", help="Per run, waveform metrics on only the first N test utterances."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
+) -> None:
+    """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
+    from .experiments import print_results, run_experiment
+    from .parallel import default_jobs
+
+    path = run_experiment(
+        name, features, out, systems=_csv_list(systems), speakers=_csv_list(speakers),
+        speaker_counts=_csv_list(speaker_counts, int), train=train,
+        train_overrides={"max_epochs": epochs} if epochs else None,
+        eval_overrides={"invert_iters": invert_iters, "waveform_utterances": waveform_utterances,
+                        "jobs": jobs or default_jobs()},
+        corpus=corpus, log=typer.echo)
+    print_results(path, log=typer.echo)
+    typer.echo(f"wrote {path}; make the report with: lip2speech report {out}")
+
+
+@app.command("report")
+def report_cmd(
+    folder: Path = typer.Argument(..., help="Experiment folder (the --out of `lip2speech experiment`)."),
+    title: str = typer.Option("lip2speech experiments", "--title", help="Page title."),
+) -> None:
+    """One self-contained HTML page (tables, plots, spectrograms, audio, video) plus Markdown."""
+    from .report import build_report
+
+    html_path, md_path = build_report(folder, title=title)
+    typer.echo(f"wrote {html_path} and {md_path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("lip2speech-demo"), "--out", "-o", help="Output folder (resumable)."),
+    quick: bool = typer.Option(False, "--quick", help="A reduced demo (2 speakers, 2 epochs: about 3 minutes)."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers (default 4)."),
+    utterances: Optional[int] = typer.Option(None, "--utterances", help="Utterances per speaker (default 20)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of the systems."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
+) -> None:
+    """The main job: synthetic corpus -> features -> training -> single/multi-speaker experiments -> report."""
+    import dataclasses
+
+    from .demo import QUICK, DemoSize, run_demo
+
+    size = QUICK if quick else DemoSize()
+    changes = {k: v for k, v in {"speakers": speakers, "utterances": utterances, "epochs": epochs}.items()
+               if v is not None}
+    if speakers is not None:
+        changes["speaker_counts"] = tuple(n for n in size.speaker_counts if n < speakers) + (speakers,)
+        changes["single_speakers"] = min(size.single_speakers, speakers)
+    run_demo(out, dataclasses.replace(size, **changes), jobs=jobs or None, log=typer.echo)
+
+
 def main() -> None:
     """Console entry point: user errors become one clear line and exit code 2."""
     try:
