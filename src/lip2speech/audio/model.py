@@ -15,8 +15,11 @@ from .spectrogram import CHUNK, HISTORY
 class AuditoryModel:
     """wav2aud with the linear hair cell for signals of exactly n_frames * frame samples, run in one FFT block.
 
-    forward() keeps what backward passes need: the lateral-inhibition outputs y3 (128, n).
+    lateral() returns what backward passes need: the lateral-inhibition outputs y3 (128, n).
+    `passes` counts filterbank passes (one per lateral() or channel_adjoint()), a load-independent cost measure.
     """
+
+    passes = 0
 
     def __init__(self, bank: Filterbank, n_frames: int, frame: int, alpha: float) -> None:
         self.n_frames, self.frame, self.alpha = n_frames, frame, alpha
@@ -29,6 +32,7 @@ class AuditoryModel:
 
     def lateral(self, x: np.ndarray) -> np.ndarray:
         """Lateral-inhibition outputs y3 (128, n) float32 of x (n samples)."""
+        AuditoryModel.passes += 1
         X = scipy.fft.rfft(x.astype(np.float32), self.n_fft)
         y3 = np.empty((N_CHANNELS, self.n), dtype=np.float32)
         prev = None
@@ -60,6 +64,7 @@ class AuditoryModel:
 
     def channel_adjoint(self, r: np.ndarray) -> np.ndarray:
         """Sum over channels of each channel's cochlear filter run backwards on r (129, n) -> signal (n,)."""
+        AuditoryModel.passes += 1
         acc = np.zeros(self.n_fft // 2 + 1, dtype=np.complex64)
         for c0 in range(0, len(r), CHUNK):
             c1 = min(c0 + CHUNK, len(r))
