@@ -90,3 +90,12 @@ def test_quality_on_nsl_clips(nsl_dir):
     assert len(corrs) == 6
     assert min(corrs) >= 0.97, corrs
     assert np.mean(stois) >= np.mean(ref_stois), (np.mean(stois), np.mean(ref_stois))
+
+
+def test_scale_free(short_target):
+    _, aud = short_target
+    ref = invert_auditory_spectrogram(aud, n_iter=5)
+    for k in (1e-6, 1e6):
+        y = invert_auditory_spectrogram(aud * k, n_iter=5)
+        assert np.all(np.isfinite(y))
+        np.testing.assert_allclose(y / k, ref, rtol=1e-3, atol=1e-3 * np.abs(ref).max())

@@ -89,15 +89,20 @@ def lbfgs_inversion(
 ) -> np.ndarray:
     """Minimise ||spectrogram(x) - aud||^2 over the waveform x by L-BFGS, with the model's exact gradient."""
 
+    # Solve at unit scale: the model is positively homogeneous (spectrogram(c x) = c spectrogram(x), c > 0),
+    # so dividing the target by the start's best-fitting level makes the optimiser's tolerances scale-free.
+    v0 = model.integrate(model.lateral(x0))
+    level = float(np.sum(v0 * aud) / max(np.sum(v0 * v0), 1e-300))
+    if not level > 0:
+        level = float(aud.mean() / max(v0.mean(), 1e-300))
+    target = aud / level
+
     def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
         y3 = model.lateral(x)
-        d = model.integrate(y3) - aud
+        d = model.integrate(y3) - target
         g = model.lateral_adjoint(model.integrate_adjoint(2.0 * d, y3))
         return float(np.sum(d * d)), g.astype(np.float64)
 
-    # start at the level the target implies (the model is positively homogeneous in x)
-    v0 = model.integrate(model.lateral(x0))
-    x0 = x0 * (np.sum(v0 * aud) / max(np.sum(v0 * v0), 1e-30))
     counter = {"it": 0}
 
     def callback(_x: np.ndarray) -> None:
@@ -107,7 +112,7 @@ def lbfgs_inversion(
 
     res = minimize(loss, x0, jac=True, method="L-BFGS-B", callback=callback,
                    options={"maxiter": n_iter, "maxfun": int(1.5 * n_iter) + 5})
-    return res.x if np.all(np.isfinite(res.x)) else x0
+    return level * (res.x if np.all(np.isfinite(res.x)) else x0)
 
 
 def invert_auditory_spectrogram(
