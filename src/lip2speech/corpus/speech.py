@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,8 +147,8 @@ def _engine() -> _Engine:
 def _synthesise_fresh(eng: _Engine, text: str, voice: Voice) -> tuple[np.ndarray, list]:
     """Synthesise in a forked child of this never-used engine, so every call starts from the same state.
 
-    eSpeak NG carries state from one message to the next (timing differs by pitch periods), which would make
-    the corpus depend on the order utterances were generated in.
+    eSpeak NG carries state from one message to the next (timing differs by pitch periods) and draws noise
+    from libc's rand(), which would make the corpus depend on the order utterances were generated in.
     """
     if not hasattr(os, "fork"):  # pragma: no cover - non-POSIX: deterministic only per process order
         return eng.synthesise(text, voice)
@@ -157,6 +158,8 @@ def _synthesise_fresh(eng: _Engine, text: str, voice: Voice) -> tuple[np.ndarray
         code = 1
         try:
             os.close(read_fd)
+            # eSpeak draws noise (fricatives, breathy voices) from libc rand(): seed it from the request.
+            ctypes.CDLL(None).srand(zlib.crc32(f"{voice}|{text}".encode()))
             payload = pickle.dumps(eng.synthesise(text, voice))
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(payload)

@@ -31,7 +31,10 @@ FPS = 25.0
 FS = 16000  # Hz, audio written to disk and muxed into the video
 DURATION = 3.0  # s per utterance, as GRID
 ALIGN_UNITS = 25000  # GRID alignment time units per second
-_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
+# eSpeak NG voice variants: the six that pocketsphinx understands best come first, then two weaker ones.
+# f2, f3 and f5 are left out: their breathy noise differs from process to process (not reproducible).
+_VARIANTS = ("m1", "m2", "m5", "m6", "f1", "f4")
+_MORE_VARIANTS = ("m3", "m4")
 _BACKGROUNDS = ((60, 80, 140), (40, 110, 90), (120, 120, 125), (150, 110, 70), (90, 60, 110), (30, 60, 90),
                 (170, 170, 160), (110, 40, 40))
 
@@ -64,14 +67,14 @@ class Utterance:
 def make_speakers(n: int, seed: int) -> list[Speaker]:
     """`n` speakers with distinct voices (variant, pitch, rate) and looks, drawn from `seed`."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    variants = list(rng.permutation(_VARIANTS))
+    variants = list(rng.permutation(_VARIANTS)) + list(_MORE_VARIANTS)
     backgrounds = list(rng.permutation(len(_BACKGROUNDS)))
     speakers = []
     for i in range(n):
         voice = Voice(
             language="en-us",
             variant=str(variants[i % len(variants)]),
-            pitch=int(rng.integers(35, 66)),
+            pitch=int(rng.integers(35, 61)),
             pitch_range=int(rng.integers(40, 71)),
             rate=int(rng.integers(135, 166)),
         )
