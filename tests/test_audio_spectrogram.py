@@ -51,7 +51,7 @@ def test_matches_nsl_exactly_with_the_nsl_table(nsl_bank, nsl_clips):
 
 def test_own_filterbank_close_to_nsl(nsl_clips):
     scores = [corr2(auditory_spectrogram(ref["x"]), ref["aud"]) for _, ref in nsl_clips]
-    assert min(scores) >= 0.90, scores
+    assert min(scores) >= 0.99, scores  # required >= 0.90; the design reaches 0.9988
 
 
 def test_own_filterbank_is_asymmetric_constant_q():
