@@ -94,24 +94,21 @@ def test_layout_media_and_alignments(corpus: Path):
 
 @pytest.mark.slow
 def test_dlib_sees_the_face_and_the_lip_opening(corpus: Path):
-    import dlib
+    from lip2speech.video.landmarks import detect_faces, fit_landmarks, to_grey
 
-    from lip2speech.corpus.face import predictor_path
-
-    detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(str(predictor_path()))
     measured, truth, frames_seen, frames_found = [], [], 0, 0
     for spk, uid in _uids(corpus)[::3]:  # 7 clips, both speakers
         frames = read_video(corpus / spk / "video" / f"{uid}.mp4").frames
         opening = np.load(corpus / "truth" / spk / f"{uid}.npz")["opening"]
         for frame, gt in zip(frames, opening):
             frames_seen += 1
-            faces = detector(frame, 0)
-            if not faces:
+            grey = to_grey(frame)
+            faces = detect_faces(grey, upsample=0)  # dlib HOG frontal face detector
+            if not len(faces):
                 continue
             frames_found += 1
-            pts = predictor(frame, max(faces, key=lambda r: r.area())).parts()
-            measured.append(np.hypot(pts[66].x - pts[62].x, pts[66].y - pts[62].y))
+            pts = fit_landmarks(grey, faces[0])  # dlib 68-point model (face_recognition_models)
+            measured.append(np.linalg.norm(pts[66] - pts[62]))
             truth.append(gt)
     assert frames_found / frames_seen >= 0.95
     assert np.corrcoef(measured, truth)[0, 1] >= 0.8

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,31 +23,19 @@ _JAW_WEIGHT = np.array([0.35, 0.65, 0.9, 1.0, 0.9, 0.65, 0.35])
 _MESH_LANDMARKS = np.r_[1:16, 29:36, 48:68]
 
 
-def predictor_path() -> Path:
-    """Path of dlib's 68-point shape predictor shipped by `face_recognition_models` (found without importing it)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise Lip2SpeechError("package face_recognition_models is not installed (pip install face_recognition_models)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
-    if not path.is_file():
-        raise Lip2SpeechError("dlib 68-point landmark model missing", path)
-    return path
-
-
 @functools.lru_cache(maxsize=1)
 def astronaut() -> tuple[np.ndarray, np.ndarray]:
     """The astronaut photo (512x512 RGB uint8) and its 68 dlib landmarks (68, 2) in pixels, found once per process."""
-    import dlib
     from skimage import data
 
+    from ..video.landmarks import detect_faces, fit_landmarks, to_grey
+
     img = data.astronaut()
-    faces = dlib.get_frontal_face_detector()(img, 1)
-    if not faces:  # pragma: no cover - fixed image
+    grey = to_grey(img)
+    faces = detect_faces(grey, upsample=1)
+    if not len(faces):  # pragma: no cover - fixed image
         raise Lip2SpeechError("dlib found no face in skimage.data.astronaut()")
-    face = max(faces, key=lambda r: r.width() * r.height())
-    shape = dlib.shape_predictor(str(predictor_path()))(img, face)
-    pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-    return img, pts
+    return img, fit_landmarks(grey, faces[0]).astype(np.float64)
 
 
 @dataclass(frozen=True)
