@@ -342,8 +342,8 @@ def report_cmd(
 def demo_cmd(
     out: Path = typer.Option(Path("lip2speech-demo"), "--out", "-o", help="Output folder (resumable)."),
     quick: bool = typer.Option(False, "--quick", help="A reduced demo (2 speakers, 2 epochs: about 3 minutes)."),
-    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers (default 4)."),
-    utterances: Optional[int] = typer.Option(None, "--utterances", help="Utterances per speaker (default 20)."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers (default 3)."),
+    utterances: Optional[int] = typer.Option(None, "--utterances", help="Utterances per speaker (default 16)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of the systems."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
 ) -> None:

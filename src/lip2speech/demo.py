@@ -1,5 +1,5 @@
-"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + three systems -> reduced single- and
-multi-speaker experiments -> evaluation -> report, in one resumable command."""
+"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + three systems -> reduced single-speaker,
+multi-speaker and vocabulary experiments -> evaluation -> report, in one resumable command."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from .errors import Lip2SpeechError
 class DemoSize:
     """How big the demo is: corpus size, training length and evaluation effort."""
 
-    speakers: int = 4
-    utterances: int = 20  # per speaker
+    speakers: int = 3
+    utterances: int = 16  # per speaker (80/20 train/test split per speaker)
     single_speakers: int = 2  # single-speaker experiment on the first n speakers
-    speaker_counts: tuple[int, ...] = (1, 2, 4)  # multi-speaker experiment
+    speaker_counts: tuple[int, ...] = (1, 2, 3)  # multi-speaker experiment
     train: str = "fast"  # TrainConfig name (configs/fast*.yaml: small models)
-    epochs: int | None = None  # override max_epochs of the systems (None: the config's)
-    ae_epochs: int | None = None  # override the autoencoder's max_epochs
-    invert_iters: int = 10  # spectrogram inversion iterations for the waveform metrics
-    waveform_utterances: int = 4  # per run, utterances with waveform metrics (corr2 on all test utterances)
+    epochs: int | None = 5  # override max_epochs of the systems (None: the config's)
+    ae_epochs: int | None = 10  # override the autoencoder's max_epochs
+    invert_iters: int = 8  # spectrogram inversion iterations for the waveform metrics
+    waveform_utterances: int = 3  # per run, utterances with waveform metrics (corr2 on all test utterances)
     samples: int = 1  # sample utterances per run in the report
     systems: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
     seed: int = 0
@@ -99,7 +99,9 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     common = dict(systems=size.systems, train=size.train, train_overrides=train_overrides,
                   eval_overrides=evaluation, corpus=corpus, show_progress=show_progress, log=stamp)
     paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
-             run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common)]
+             run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
+             # per-word scores of the first speaker's runs: no extra training
+             run_experiment("vocabulary", features, exp, speakers=spk[:1], **common)]
     stamp("report: writing HTML and Markdown")
     html_path, md_path = build_report(exp, title="lip2speech demo (synthetic corpus)")
     summary = summary_text(load_results(exp))

@@ -236,7 +236,9 @@ def run_experiment(
                                       "corr2": mean_ci(per_word[row["system"]])}
                     row["published_corr2"] = _published(kind, row["system"], None)
         result["note"] = "corr2 per aligned word span, averaged over word occurrences"
-    result["samples"] = _samples(runs_by_condition, out / kind, spec.split)
+    # multi-speaker: samples of the largest speaker set (the smaller ones are usually the single-speaker runs)
+    ordered = dict(reversed(list(runs_by_condition.items()))) if kind == "multi" else runs_by_condition
+    result["samples"] = _samples(ordered, out / kind, spec.split)
     path = out / kind / "results.json"
     write_json(path, result)
     _write_table(result, out / kind / "table.md")
@@ -244,7 +246,7 @@ def run_experiment(
 
 
 def _samples(runs_by_condition: dict[str, dict[str, Path]], base: Path, split: str) -> list[dict[str, Any]]:
-    """Sample utterances of the first condition evaluated by every system, with each system's sample file."""
+    """Sample utterances of the first condition (in the given order) with samples, with each system's file."""
     import os
 
     for cond, runs in runs_by_condition.items():

@@ -32,7 +32,8 @@ def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
 def spectrogram_figure(panels: Sequence[tuple[str, np.ndarray]], frame_s: float = FRAME_S) -> bytes:
     """Stacked auditory spectrograms, each (frames, channels), time in seconds, channel 0 at the bottom."""
     plt = _plt()
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.5 * len(panels) + 0.4), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.5 * len(panels) + 0.4), sharex=True, squeeze=False,
+                             layout="constrained")
     for ax, (title, spec) in zip(axes[:, 0], panels):
         spec = np.asarray(spec, dtype=np.float64)
         hi = float(np.percentile(spec, 99.5)) if spec.size else 1.0
@@ -47,7 +48,8 @@ def spectrogram_figure(panels: Sequence[tuple[str, np.ndarray]], frame_s: float 
 def waveform_figure(panels: Sequence[tuple[str, np.ndarray]], fs: int) -> bytes:
     """Stacked waveforms sampled at `fs` Hz, each scaled to its own peak, time in seconds."""
     plt = _plt()
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.0 * len(panels) + 0.4), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.1 * len(panels) + 0.5), sharex=True, squeeze=False,
+                             layout="constrained")
     for ax, (title, wav) in zip(axes[:, 0], panels):
         wav = np.asarray(wav, dtype=np.float64).ravel()
         peak = float(np.max(np.abs(wav))) if wav.size else 0.0

@@ -61,7 +61,7 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
         ci = f"[{fmt(_stat(row, 'corr2', 'ci_low'))}, {fmt(_stat(row, 'corr2', 'ci_high'))}]"
         rows.append([
             str(row.get("system", "")), str(row.get("condition", "")), str(row.get("n_speakers", "")),
-            str(_stat(row, "corr2", "n") if _stat(row, "corr2", "n") is not None else row.get("n_test", "")),
+            str(row["n_test"] if row.get("n_test") is not None else _stat(row, "corr2", "n") or ""),
             fmt(_stat(row, "corr2")), ci, fmt(row.get("published_corr2"), 2),
         ] + [fmt(_stat(row, key)) for key, _ in METRIC_COLUMNS])
     return rows
@@ -188,14 +188,16 @@ figure{margin:1em 0}img{max-width:100%}figcaption{font-size:0.8em;color:#555}
 .players{display:flex;flex-wrap:wrap;gap:1em}.player{font-size:0.8em}.note{color:#555;font-size:0.9em}"""
 
 
-def _sample_section(page: _Page, result: dict[str, Any], max_samples: int) -> None:
+def _sample_section(page: _Page, result: dict[str, Any], max_samples: int, shown: set[Path]) -> None:
+    """Figures and players of the result's sample utterances not already shown (runs shared by experiments)."""
     from .plots import spectrogram_figure, waveform_figure
 
     base = Path(result["_dir"])
     for sample in result.get("samples", [])[:max_samples]:
-        files = {s: base / p for s, p in sample.get("systems", {}).items() if (base / p).is_file()}
-        if not files:
+        files = {s: (base / p).resolve() for s, p in sample.get("systems", {}).items() if (base / p).is_file()}
+        if not files or set(files.values()) <= shown:
             continue
+        shown.update(files.values())
         loaded = {s: dict(np.load(p, allow_pickle=False)) for s, p in files.items()}
         first = next(iter(loaded.values()))
         fs = int(first.get("fs", 8000))
@@ -233,6 +235,7 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
               "original study (corr2 of auditory spectrograms, averaged over test utterances). "
               "corr2 is shown as mean and 95% confidence interval over test utterances; AE ceiling is corr2 "
               "of the autoencoder's own reconstruction of the target, the best a system can reach.")
+    shown: set[Path] = set()
     for result in results:
         kind = result.get("experiment", "")
         page.heading(EXPERIMENT_TITLES.get(kind, kind or "experiment"))
@@ -253,7 +256,7 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
             page.table(["Word"] + systems, [[w] + [fmt(per_word[w].get(s)) for s in systems] for w in per_word],
                        cls="words")
             page.image(words_figure(per_word), "corr2 per word")
-        _sample_section(page, result, max_samples)
+        _sample_section(page, result, max_samples, shown)
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
            + "\n".join(page.html) + "\n</body></html>\n")
