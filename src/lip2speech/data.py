@@ -35,19 +35,36 @@ def n_slices(n_video_frames: int, slice_frames: int = SLICE_FRAMES) -> int:
     return int(n_video_frames) // slice_frames
 
 
-def interp_matrix(src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
-    """(len(dst), len(src)) linear-interpolation weights, edges held constant (like np.interp)."""
+def _interp_weights(src_times: np.ndarray, dst_times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower/upper source index and fraction of every destination time (edges held constant)."""
     src = np.asarray(src_times, dtype=np.float64)
     dst = np.clip(np.asarray(dst_times, dtype=np.float64), src[0], src[-1])
+    if len(src) == 1:
+        z = np.zeros(len(dst), dtype=np.int64)
+        return z, z, np.zeros(len(dst))
     hi = np.clip(np.searchsorted(src, dst, side="right"), 1, len(src) - 1)
     lo = hi - 1
     span = src[hi] - src[lo]
     frac = np.where(span > 0, (dst - src[lo]) / np.where(span > 0, span, 1.0), 0.0)
-    w = np.zeros((len(dst), len(src)))
-    rows = np.arange(len(dst))
+    return lo, hi, frac
+
+
+def interp_matrix(src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """(len(dst), len(src)) linear-interpolation weights, edges held constant (like np.interp)."""
+    lo, hi, frac = _interp_weights(src_times, dst_times)
+    w = np.zeros((len(lo), len(np.atleast_1d(src_times))))
+    rows = np.arange(len(lo))
     np.add.at(w, (rows, lo), 1.0 - frac)
     np.add.at(w, (rows, hi), frac)
     return w
+
+
+def interp_rows(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """Rows of x (at src_times) linearly interpolated to dst_times (float32)."""
+    lo, hi, frac = _interp_weights(src_times, dst_times)
+    x = np.asarray(x, dtype=np.float32)
+    f = frac.astype(np.float32)[:, None]
+    return x[lo] * (1 - f) + x[hi] * f
 
 
 def _grids(n_aud: int, n_sl: int, fps: float, spf: int, slice_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +79,7 @@ def spec_to_slices(aud: np.ndarray, fps: float, n_sl: int, spf: int = SLICE_SPEC
                    slice_frames: int = SLICE_FRAMES) -> np.ndarray:
     """Spectrogram (N, bins) -> (n_sl * spf, bins) on the slice grid covering n_sl * slice_frames video frames."""
     aud_t, sl_t = _grids(len(aud), n_sl, fps, spf, slice_frames)
-    return (interp_matrix(aud_t, sl_t) @ aud).astype(np.float32)
+    return interp_rows(aud, aud_t, sl_t)
 
 
 def slices_to_spec(sl: np.ndarray, n_aud: int, fps: float, spf: int = SLICE_SPEC,
@@ -70,7 +87,7 @@ def slices_to_spec(sl: np.ndarray, n_aud: int, fps: float, spf: int = SLICE_SPEC
     """Slice-grid frames (n_sl * spf, bins) -> (n_aud, bins) on the original 8 ms grid (edges held)."""
     n_sl = len(sl) // spf
     aud_t, sl_t = _grids(n_aud, n_sl, fps, spf, slice_frames)
-    return (interp_matrix(sl_t, aud_t) @ sl).astype(np.float32)
+    return interp_rows(sl, sl_t, aud_t)
 
 
 def window_starts(n_sl: int, window_slices: int, hop_slices: int = 1) -> np.ndarray:
@@ -270,7 +287,7 @@ def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tupl
         lips = np.einsum("ft,ct...->cf...", w, x[:, a:b])
     aud_t = (np.arange(len(aud)) + 0.5) * SPEC_FRAME_S
     dst = a / fps + (np.arange(slices_per_word * spf) + 0.5) * (b - a) / fps / (slices_per_word * spf)
-    return lips.astype(np.float32), (interp_matrix(aud_t, dst) @ aud).astype(np.float32)
+    return lips.astype(np.float32), interp_rows(aud, aud_t, dst)
 
 
 # ---- splits ------------------------------------------------------------------------------------

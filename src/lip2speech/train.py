@@ -62,7 +62,7 @@ class TrainConfig:
     augment: bool = True
     shuffle_lips: bool = False  # control experiment: pair each utterance's spectrogram with another's lips
     cache_utterances: int = 32  # LRU cache of prepared utterances (bounds memory)
-    threads: int = 0  # torch threads; 0: all usable cores
+    threads: int = 1  # torch threads; 0: all usable cores (1 avoids oversubscription on a shared CPU)
     legacy_decompress: bool = False  # reproduce the published power-3 decompression bug
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)

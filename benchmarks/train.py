@@ -1,0 +1,188 @@
+"""Train all systems side by side and print: held-out corr2 vs the mean-spectrogram and shuffled-lips controls,
+parameter count, training time per epoch, inference time per second of video, peak memory (and its growth with
+the number of utterances), and `speak` speed on one core.
+
+    python benchmarks/train.py --features FEATURES --out RUNS [--config train] [--video clip.mp4]
+    python benchmarks/train.py --synthetic --out RUNS --config fast      # generated arrays, no video pipeline
+
+Every training runs in its own subprocess so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
+PACKAGED = {"gp2s": "-gp2s", "lip2audspec": "-lip2audspec"}
+
+
+def _config_for(config: str, system: str) -> str:
+    """fast -> fast-gp2s etc. where a per-system packaged variant exists."""
+    from lip2speech.train import CONFIG_DIR
+
+    name = f"{config}{PACKAGED.get(system, '')}"
+    return name if (CONFIG_DIR / f"{name}.yaml").is_file() else config
+
+
+def train_one(args: argparse.Namespace) -> None:
+    """Child process: train one system, print JSON with run folder, epochs, seconds per epoch, peak RSS."""
+    import csv
+
+    from lip2speech.train import load_train_config, train_system
+
+    over = json.loads(args.overrides)
+    cfg = load_train_config(_config_for(args.config, over["system"]), over)
+    run = train_system(cfg, args.features, args.run, show_progress=False)
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    secs = [float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds")]
+    summary = json.loads((run / "summary.json").read_text())
+    print("RESULT " + json.dumps({
+        "run": str(run), "params": summary["params"], "epochs": len(secs),
+        "epoch_s": float(np.median(secs)) if secs else float("nan"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def spawn(features: Path, run: Path, config: str, overrides: dict) -> dict:
+    cmd = [sys.executable, __file__, "--_child", "--features", str(features), "--run", str(run),
+           "--config", config, "--overrides", json.dumps(overrides)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    line = [l for l in res.stdout.splitlines() if l.startswith("RESULT ")]
+    if res.returncode != 0 or not line:
+        sys.stderr.write(res.stdout[-3000:] + res.stderr[-3000:])
+        raise SystemExit(f"training {overrides} failed")
+    return json.loads(line[-1][7:])
+
+
+def score(run: Path, features: Path) -> tuple[float, float]:
+    """Mean held-out corr2 and model inference seconds per second of video (lips -> spectrogram, 1 thread)."""
+    import torch
+
+    from lip2speech.features import load_item
+    from lip2speech.inference import load_run
+    from lip2speech.metrics import corr2
+
+    torch.set_num_threads(1)
+    rec = load_run(run)
+    corrs, t, video_s = [], 0.0, 0.0
+    for k in rec.test_keys:
+        item = load_item(features, k)
+        t0 = time.process_time()
+        pred = rec.predict_spectrogram(item)
+        t += time.process_time() - t0
+        video_s += len(item["lips"]["valid"]) / item["lips"]["fps"]
+        corrs.append(corr2(pred, item["aud"]))
+    return float(np.nanmean(corrs)), t / max(video_s, 1e-9)
+
+
+def mean_baseline(run: Path, features: Path) -> float:
+    """corr2 of the time-aligned mean training spectrogram against every held-out utterance."""
+    from lip2speech.data import interp_matrix
+    from lip2speech.features import load_item
+    from lip2speech.metrics import corr2
+    from lip2speech.train import mean_spectrogram
+
+    split = json.loads((run / "split.json").read_text())
+    mean = mean_spectrogram(features, split["train"])
+    out = []
+    for k in split["test"]:
+        aud = load_item(features, k)["aud"]
+        out.append(corr2(interp_matrix(np.linspace(0, 1, len(mean)), np.linspace(0, 1, len(aud))) @ mean, aud))
+    return float(np.nanmean(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--features", type=Path)
+    ap.add_argument("--synthetic", action="store_true", help="generate array features (4 x 60, seed 0)")
+    ap.add_argument("--out", type=Path, default=Path("bench-runs"))
+    ap.add_argument("--config", default="train", help="packaged config name or YAML (default: published settings)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--video", type=Path, help="a ~3 s clip for timing `speak` on one core")
+    ap.add_argument("--memory-check", action="store_true", help="peak RSS of gf2s training on 1/4 vs all utterances")
+    ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--run", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._child:
+        return train_one(args)
+
+    features = args.features
+    if args.synthetic:
+        from lip2speech.features import synthetic_features
+
+        features = args.out / "synthetic-features"
+        if not (features / "features.json").is_file():
+            synthetic_features(features, speakers=4, utterances=60, seed=0)
+    if features is None:
+        raise SystemExit("give --features FEATURES or --synthetic")
+
+    rows = []
+    for system in args.systems.split(","):
+        real = spawn(features, args.out / system, args.config, {"system": system})
+        shuf = spawn(features, args.out / f"{system}-shuffled", args.config, {"system": system, "shuffle_lips": True})
+        c_real, inf = score(Path(real["run"]), features)
+        c_shuf, _ = score(Path(shuf["run"]), features)
+        rows.append((system, real, c_real, c_shuf, inf))
+        print(f"  {system}: corr2 {c_real:.3f} (shuffled lips {c_shuf:.3f})", flush=True)
+    first_run = Path(rows[0][1]["run"])
+    c_mean = mean_baseline(first_run, features)
+    from lip2speech.features import load_item
+    from lip2speech.inference import load_run
+
+    ae_run = load_run(first_run).meta["autoencoder_run"]
+    ae = load_run(ae_run)
+    from lip2speech.metrics import corr2
+
+    c_ae = float(np.mean([corr2(ae.predict_spectrogram(load_item(features, k)), load_item(features, k)["aud"])
+                          for k in ae.test_keys]))
+
+    print(f"\nfeatures: {features}   config: {args.config}   held-out utterances: {len(ae.test_keys)}")
+    print(f"autoencoder held-out reconstruction corr2: {c_ae:.3f}   mean-spectrogram baseline corr2: {c_mean:.3f}")
+    hdr = (f"{'system':12s} {'params':>11s} {'corr2':>6s} {'mean':>6s} {'shuffled':>8s} {'gain(min)':>9s} "
+           f"{'epochs':>6s} {'s/epoch':>8s} {'infer s/s video':>15s} {'peak MB':>8s}")
+    print(hdr)
+    for system, real, c_real, c_shuf, inf in rows:
+        gain = min(c_real - c_mean, c_real - c_shuf)
+        print(f"{system:12s} {real['params']:11,d} {c_real:6.3f} {c_mean:6.3f} {c_shuf:8.3f} {gain:9.3f} "
+              f"{real['epochs']:6d} {real['epoch_s']:8.2f} {inf:15.4f} {real['peak_rss_mb']:8.0f}")
+
+    if args.memory_check:
+        from lip2speech.features import load_manifest
+
+        keys = list(load_manifest(features))
+        spk = sorted({k.split("/")[0] for k in keys})
+        small = spawn(features, args.out / "mem-small", args.config,
+                      {"system": "gf2s", "speakers": spk[:1], "max_epochs": 1, "autoencoder": {"max_epochs": 1}})
+        large = spawn(features, args.out / "mem-large", args.config,
+                      {"system": "gf2s", "speakers": spk, "max_epochs": 1, "autoencoder": {"max_epochs": 1}})
+        n_small = sum(k.startswith(spk[0] + "/") for k in keys)
+        print(f"\npeak RSS training gf2s: {n_small} utterances {small['peak_rss_mb']:.0f} MB, "
+              f"{len(keys)} utterances {large['peak_rss_mb']:.0f} MB "
+              f"(ratio {large['peak_rss_mb'] / small['peak_rss_mb']:.2f} for {len(keys) / n_small:.1f}x the data)")
+
+    if args.video:
+        import torch
+
+        from lip2speech.inference import speak
+        from lip2speech.video.io import video_info
+
+        torch.set_num_threads(1)
+        for system, real, *_ in rows:
+            t0, w0 = time.process_time(), time.perf_counter()
+            speak(real["run"], args.video, args.out / f"speak-{system}.wav")
+            cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+            dur = video_info(args.video).duration
+            print(f"speak {system}: {dur:.2f} s clip, CPU {cpu:.2f} s (x{dur / cpu:.2f} real time), wall {wall:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
