@@ -232,7 +232,12 @@ def warp_mouth(portrait: Portrait, lm: np.ndarray) -> np.ndarray:
     pts = np.round((dst - [x0, y0]) * 16).astype(np.int32)
     d = dst[portrait.triangles]
     area = (d[:, 1, 0] - d[:, 0, 0]) * (d[:, 2, 1] - d[:, 0, 1]) - (d[:, 2, 0] - d[:, 0, 0]) * (d[:, 1, 1] - d[:, 0, 1])
-    for k in np.flatnonzero(np.abs(area) > 0.05):  # collapsed triangles (a closed mouth) cover no pixels
+    # Skip triangles inside the inner lips (the cavity is painted there) and degenerate ones, whose
+    # near-singular maps would smear far-away pixels along their edges.
+    vertex_lm = np.r_[_MESH_LANDMARKS, np.full(len(dst) - len(_MESH_LANDMARKS), -1)]
+    inner = np.all(vertex_lm[portrait.triangles] >= 60, axis=1)
+    tame = np.abs(aff[:, :, :2]).max(axis=(1, 2)) < 6.0
+    for k in np.flatnonzero((np.abs(area) > 0.05) & ~inner & tame):
         t = portrait.triangles[k]
         cv2.fillConvexPoly(index, pts[t], int(k) + 1, lineType=cv2.LINE_8, shift=4)
         cv2.polylines(index, [pts[t]], True, int(k) + 1, 1, cv2.LINE_8, shift=4)  # no gaps along shared edges
