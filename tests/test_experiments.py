@@ -122,3 +122,20 @@ def test_single_adds_a_pooled_row_per_system_and_shares_runs(stubbed):
                      log=lambda s: None)
     assert sorted({p.name for p in (tmp / "out" / "runs").iterdir()}) == ["s1", "s1+s2", "s2"]
     assert len(trained) - n_before == 6  # train_system itself skips finished runs
+
+
+def test_experiment_and_report_commands(stubbed):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+
+    tmp, _ = stubbed
+    runner = CliRunner()
+    res = runner.invoke(app, ["experiment", "multi", "--features", str(tmp / "features"), "--out", str(tmp / "out"),
+                              "--speaker-counts", "1,2", "--systems", "gf2s,gp2s", "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Multi-speaker" in res.output and "0.68" in res.output and "lip2audspec" not in res.output.split("Multi")[1]
+    res = runner.invoke(app, ["report", str(tmp / "out")])
+    assert res.exit_code == 0 and (tmp / "out" / "report.html").is_file()
+    res = runner.invoke(app, ["experiment", "nonsense", "--features", str(tmp / "features"), "--out", str(tmp)])
+    assert res.exit_code != 0 and "unknown experiment" in str(res.exception)

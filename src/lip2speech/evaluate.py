@@ -218,7 +218,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
             and summary_path.stat().st_mtime >= ckpt.stat().st_mtime):
         import json
 
-        if json.loads(summary_path.read_text()).get("options") == asdict(opts):
+        same = lambda o: {k: v for k, v in (o or {}).items() if k != "jobs"}  # noqa: E731 - jobs: speed only
+        if same(json.loads(summary_path.read_text()).get("options")) == same(asdict(opts)):
             return out
     rec = load_run(run_dir)
     keys = _split_keys(run_dir, split, rec)
