@@ -42,7 +42,7 @@ def astronaut() -> tuple[np.ndarray, np.ndarray]:
 class Appearance:
     """Per-speaker look: scale (frame px per photo px), face offset (px), mirror, colour gains, background RGB."""
 
-    scale: float = 1.35
+    scale: float = 1.2
     dx: float = 0.0
     dy: float = 0.0
     mirror: bool = False
@@ -68,13 +68,14 @@ def _person_mask(photo: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Soft mask (float32 0-1) of the astronaut's head and suit in the 512x512 photo."""
     mask = np.zeros(photo.shape[:2], np.uint8)
     cv2.ellipse(mask, (226, 98), (78, 90), 0, 0, 360, 255, -1)
-    body = np.array([[125, 165], [300, 160], [345, 290], [365, 512], [15, 512], [28, 300]], np.int32)
+    body = np.array([[28, 300], [112, 200], [130, 170], [160, 152], [210, 146], [260, 150], [290, 165],
+                     [305, 195], [310, 230], [345, 290], [365, 512], [15, 512]], np.int32)  # collar and suit
     cv2.fillPoly(mask, [body], 255)
     # The studio backdrop is pale grey: key it out (outside the face and the collar).
     hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
     backdrop = ((hsv[..., 1] < 45) & (hsv[..., 2] > 140)).astype(np.uint8)
     ring = np.zeros_like(backdrop)
-    cv2.ellipse(ring, (208, 226), (98, 66), 0, 0, 360, 1, -1)  # the silver suit collar
+    cv2.ellipse(ring, (205, 236), (92, 62), 0, 0, 360, 1, -1)  # the silver suit collar
     backdrop[ring > 0] = 0
     backdrop[300:] = 0
     face = np.zeros_like(backdrop)
@@ -143,9 +144,9 @@ def make_portrait(app: Appearance = Appearance()) -> Portrait:
     # Similarity: the nose tip goes to a GRID-like position, scaled by app.scale.
     anchor = pts[30]
     m = np.array([[app.scale, 0, w / 2 + app.dx - app.scale * anchor[0]],
-                  [0, app.scale, h * 0.47 + app.dy - app.scale * anchor[1]]], np.float64)
+                  [0, app.scale, h * 0.56 + app.dy - app.scale * anchor[1]]], np.float64)
     frame = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_AREA if app.scale < 1 else cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT)
+                           borderMode=cv2.BORDER_REPLICATE)  # beyond the photo: more background
     lm = pts @ m[:, :2].T + m[:, 2]
     if app.mirror:
         frame = frame[:, ::-1].copy()

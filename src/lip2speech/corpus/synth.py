@@ -35,7 +35,7 @@ ALIGN_UNITS = 25000  # GRID alignment time units per second
 # f2, f3 and f5 are left out: their breathy noise differs from process to process (not reproducible).
 _VARIANTS = ("m1", "m2", "m5", "m6", "f1", "f4")
 _MORE_VARIANTS = ("m3", "m4")
-_BACKGROUNDS = ((60, 80, 140), (40, 110, 90), (120, 120, 125), (150, 110, 70), (90, 60, 110), (30, 60, 90),
+_BACKGROUNDS = ((40, 150, 200), (60, 80, 140), (40, 110, 90), (120, 120, 125), (150, 110, 70), (90, 60, 110), (30, 60, 90),
                 (170, 170, 160), (110, 40, 40))
 
 
@@ -81,7 +81,7 @@ def make_speakers(n: int, seed: int) -> list[Speaker]:
         bg = np.asarray(_BACKGROUNDS[backgrounds[i % len(backgrounds)]], float)
         bg = np.clip(bg + rng.uniform(-20, 20, 3), 0, 255)
         look = Appearance(
-            scale=float(rng.uniform(1.2, 1.5)),
+            scale=float(rng.uniform(1.05, 1.35)),
             dx=float(rng.uniform(-25, 25)),
             dy=float(rng.uniform(-12, 12)),
             mirror=bool(i % 2 == 1),
