@@ -11,7 +11,8 @@ PARAMS: tuple[str, ...] = ("open", "jaw", "spread", "round", "teeth")
 
 # Target (open, jaw, spread, round, teeth) and dominance per phone (eSpeak en-us mnemonics, stress removed).
 # Dominance is how strongly a phone imposes its target on its neighbours' time (Cohen & Massaro style):
-# bilabial closure and labiodentals must be reached, alveolars and velars take their lips from neighbours.
+# labials dominate, alveolars and velars take their lips from their neighbours. On top of the blend, the lip
+# opening of bilabials and labiodentals is capped at their target inside their interval (the lips touch).
 _REST = ((0.0, 0.05, 0.25, 0.0, 0.0), 2.0)
 _TARGETS: dict[str, tuple[tuple[float, float, float, float, float], float]] = {
     # vowels: opening and jaw by height, spreading for front, rounding for back rounded
@@ -34,11 +35,11 @@ _TARGETS: dict[str, tuple[tuple[float, float, float, float, float], float]] = {
     "u:": ((0.22, 0.15, 0.0, 1.0, 0.1), 1.2),
     "u": ((0.22, 0.15, 0.0, 1.0, 0.1), 1.2),
     # consonants
-    "p": ((0.0, 0.1, 0.25, 0.0, 0.0), 30.0),
-    "b": ((0.0, 0.1, 0.25, 0.0, 0.0), 30.0),
-    "m": ((0.0, 0.1, 0.25, 0.0, 0.0), 30.0),
-    "f": ((0.08, 0.1, 0.35, 0.0, 1.0), 12.0),
-    "v": ((0.08, 0.1, 0.35, 0.0, 1.0), 12.0),
+    "p": ((0.0, 0.1, 0.25, 0.0, 0.0), 4.0),
+    "b": ((0.0, 0.1, 0.25, 0.0, 0.0), 4.0),
+    "m": ((0.0, 0.1, 0.25, 0.0, 0.0), 4.0),
+    "f": ((0.08, 0.1, 0.35, 0.0, 1.0), 3.0),
+    "v": ((0.08, 0.1, 0.35, 0.0, 1.0), 3.0),
     "T": ((0.18, 0.15, 0.4, 0.0, 0.9), 4.0),
     "D": ((0.18, 0.15, 0.4, 0.0, 0.9), 4.0),
     "s": ((0.12, 0.08, 0.55, 0.0, 0.95), 4.0),
@@ -56,7 +57,7 @@ _TARGETS: dict[str, tuple[tuple[float, float, float, float, float], float]] = {
     "N": ((0.3, 0.25, 0.3, 0.0, 0.4), 0.3),
     "h": ((0.4, 0.3, 0.3, 0.0, 0.4), 0.2),
     "r": ((0.22, 0.18, 0.0, 0.55, 0.3), 2.0),
-    "w": ((0.1, 0.1, 0.0, 1.0, 0.0), 10.0),
+    "w": ((0.1, 0.1, 0.0, 1.0, 0.0), 3.0),
     "j": ((0.2, 0.12, 0.65, 0.0, 0.6), 0.6),
 }
 # Diphthongs and r-coloured vowels: two targets, one per half of the phone.
@@ -64,6 +65,9 @@ _SPLIT: dict[str, tuple[str, str]] = {
     "eI": ("E", "I"), "aI": ("a", "I"), "aU": ("a", "U"), "oU": ("o", "U"), "OI": ("O", "I"),
     "o@": ("o", "@"), "i@": ("i:", "@"), "A@": ("A", "r"), "e@": ("E", "@"), "U@": ("U", "@"),
 }
+
+
+_LABIAL = {"p", "b", "m", "f", "v"}
 
 
 def _target(symbol: str) -> tuple[np.ndarray, float]:
@@ -76,8 +80,8 @@ def _target(symbol: str) -> tuple[np.ndarray, float]:
     return np.asarray(t, np.float64), dom
 
 
-def phone_segments(phones: list[Phone]) -> list[tuple[float, float, np.ndarray, float]]:
-    """Phones -> (start s, end s, target vector, dominance) segments, diphthongs split into two halves."""
+def phone_segments(phones: list[Phone]) -> list[tuple[float, float, np.ndarray, float, str]]:
+    """Phones -> (start s, end s, target vector, dominance, symbol) segments, diphthongs split into two halves."""
     segs = []
     for p in phones:
         if p.end <= p.start:
@@ -86,10 +90,10 @@ def phone_segments(phones: list[Phone]) -> list[tuple[float, float, np.ndarray, 
             mid = 0.5 * (p.start + p.end)
             for sym, (a, b) in zip(_SPLIT[p.symbol], ((p.start, mid), (mid, p.end))):
                 t, d = _target(sym)
-                segs.append((a, b, t, d))
+                segs.append((a, b, t, d, sym))
         else:
             t, d = _target(p.symbol)
-            segs.append((p.start, p.end, t, d))
+            segs.append((p.start, p.end, t, d, p.symbol))
     return segs
 
 
@@ -114,9 +118,9 @@ def articulate(
     segs = phone_segments(phones)
     if segs:
         first, last = segs[0][0], segs[-1][1]
-        segs = [(-1.0, first, rest_t, rest_d)] + segs + [(last, duration + 1.0, rest_t, rest_d)]
+        segs = [(-1.0, first, rest_t, rest_d, "_")] + segs + [(last, duration + 1.0, rest_t, rest_d, "_")]
     else:
-        segs = [(-1.0, duration + 1.0, rest_t, rest_d)]
+        segs = [(-1.0, duration + 1.0, rest_t, rest_d, "_")]
     starts = np.array([s[0] for s in segs])[:, None]
     ends = np.array([s[1] for s in segs])[:, None]
     targets = np.stack([s[2] for s in segs])  # (S, 5)
@@ -124,6 +128,10 @@ def articulate(
     dist = np.maximum(starts - t[None], 0.0) + np.maximum(t[None] - ends, 0.0)  # (S, T) s outside the phone
     weights = dom * np.exp(-dist / tau)
     traj = (weights.T @ targets) / weights.sum(0)[:, None]  # (T, 5)
+    for a, b, target, _, symbol in segs:
+        if symbol in _LABIAL:
+            inside = (t >= a) & (t < b)
+            traj[inside, 0] = np.minimum(traj[inside, 0], target[0])
     if smooth > 0:
         from scipy.ndimage import gaussian_filter1d
 
