@@ -110,9 +110,12 @@ def draw_sentences(n_speakers: int, n_utterances: int, seed: int) -> list[list[t
         for u in range(n_utterances):
             k = s * n_utterances + u
             words = [col[k] for col in columns]
-            while tuple(words) in seen:  # rare: re-draw the letter and digit
-                words[3] = SLOTS["letter"][int(rng.integers(len(SLOTS["letter"])))][1]
-                words[4] = SLOTS["digit"][int(rng.integers(len(SLOTS["digit"])))][1]
+            tries = 0
+            while tuple(words) in seen:  # rare: re-draw the letter and digit (then any slot)
+                tries += 1
+                for slot in (3, 4) if tries < 50 else range(len(columns)):
+                    pairs = list(SLOTS.values())[slot]
+                    words[slot] = pairs[int(rng.integers(len(pairs)))][1]
             seen.add(tuple(words))
             own.append(tuple(words))
         sentences.append(own)
@@ -224,6 +227,10 @@ def synth_corpus(
     out = Path(out)
     if speakers < 1 or utterances < 1:
         raise Lip2SpeechError(f"need at least 1 speaker and 1 utterance, got {speakers} x {utterances}", out)
+    n_sentences = int(np.prod([len(pairs) for pairs in SLOTS.values()]))
+    if utterances > n_sentences // 2:
+        raise Lip2SpeechError(f"at most {n_sentences // 2} utterances per speaker (GRID has {n_sentences} "
+                              f"sentences), got {utterances}", out)
     if out.exists() and not out.is_dir():
         raise Lip2SpeechError("output exists and is not a folder", out)
     if out.exists() and any(out.iterdir()):
