@@ -118,3 +118,31 @@ def test_corrupt_last_checkpoint_and_foreign_features(feats, tmp_path):
         train_system(cfg, tmp_path / "nothing", ae, show_progress=False)
     with pytest.raises(Lip2SpeechError, match="speakers not in"):
         train_system(load_train_config("fast", {**TINY, "speakers": ["s9"]}), feats, ae, show_progress=False)
+
+
+@pytest.mark.slow
+def test_models_read_the_lips(tmp_path):
+    """Small version of benchmarks/train.py: GF2S beats the mean spectrogram and shuffled lips on held-out data."""
+    import numpy as np
+
+    from lip2speech.data import interp_matrix
+    from lip2speech.features import load_item
+    from lip2speech.inference import load_run
+    from lip2speech.metrics import corr2
+    from lip2speech.train import mean_spectrogram
+
+    feats = tmp_path / "f"
+    synthetic_features(feats, speakers=2, utterances=15, seed=0, gp_shape=(8, 16), face=32)
+    over = {"threads": 1, "autoencoder": {"max_epochs": 20}}
+    scores = {}
+    for name, extra in (("real", {}), ("shuffled", {"shuffle_lips": True})):
+        rec = load_run(train_system(load_train_config("fast", {**over, **extra}), feats, tmp_path / name,
+                                    show_progress=False))
+        scores[name] = np.mean([corr2(rec.predict_spectrogram(load_item(feats, k)), load_item(feats, k)["aud"])
+                                for k in rec.test_keys])
+    mean = mean_spectrogram(feats, rec.split["train"])
+    auds = [load_item(feats, k)["aud"] for k in rec.test_keys]
+    scores["mean"] = np.mean([corr2(interp_matrix(np.linspace(0, 1, len(mean)), np.linspace(0, 1, len(a))) @ mean, a)
+                              for a in auds])
+    assert scores["real"] >= scores["shuffled"] + 0.1, scores
+    assert scores["real"] >= scores["mean"] + 0.1, scores
