@@ -129,7 +129,7 @@ def make_portrait(app: Appearance = Appearance()) -> Portrait:
     photo, pts = astronaut()
     mask = _person_mask(photo, pts)[..., None]
     img = photo.astype(np.float32) * np.asarray(app.gain, np.float32)
-    # Background: the speaker's colour with a vertical gradient and a soft vignette.
+    # Background: the speaker's colour with a vertical gradient.
     yy = np.linspace(-1, 1, photo.shape[0], dtype=np.float32)[:, None, None]
     bg = np.asarray(app.background, np.float32) * (1.0 - 0.25 * yy)
     bg = np.broadcast_to(bg, img.shape)
@@ -161,10 +161,8 @@ def make_portrait(app: Appearance = Appearance()) -> Portrait:
     src = np.vstack([lm[_MESH_LANDMARKS], ring])
     from scipy.spatial import Delaunay
 
-    # Triangulate a wide-open mouth so that no triangle bridges the upper and the lower lip.
-    portrait = Portrait(frame, lm, closed, src, np.zeros((0, 3), np.int32), (0, 0, w, h),
-                        float(np.linalg.norm(lm[54] - lm[48])))
-    tri = Delaunay(_mesh_dst(portrait, _canonical_mouth(lm))).simplices.astype(np.int32)
+    # Triangulate an idealised open mouth so that no triangle bridges the upper and the lower lip.
+    tri = Delaunay(np.vstack([_canonical_mouth(lm)[_MESH_LANDMARKS], ring])).simplices.astype(np.int32)
     x0, y0 = np.floor(src.min(0)).astype(int) - 2
     x1, y1 = np.ceil(src.max(0)).astype(int) + 3
     roi = (max(x0, 0), max(y0, 0), min(x1, w), min(y1, h))
