@@ -146,3 +146,25 @@ def test_models_read_the_lips(tmp_path):
                               for a in auds])
     assert scores["real"] >= scores["shuffled"] + 0.1, scores
     assert scores["real"] >= scores["mean"] + 0.1, scores
+
+
+def test_cli_train_and_clear_errors(feats, tmp_path):
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+    from lip2speech.train import CONFIG_DIR
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({"base": str(CONFIG_DIR / "fast.yaml"), **TINY, "max_epochs": 1}))
+    res = CliRunner().invoke(app, ["train", "--system", "gf2s", "--features", str(feats), "--out",
+                                   str(tmp_path / "run"), "--speakers", "s1", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    assert "trained gf2s" in res.output and (tmp_path / "run" / "model.ckpt").is_file()
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["speakers"] == ["s1"]
+    bad = subprocess.run([sys.executable, "-m", "lip2speech", "train", "--system", "gf2s", "--features",
+                          str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "error:" in bad.stderr and "not a features folder" in bad.stderr
+    assert "Traceback" not in bad.stderr
