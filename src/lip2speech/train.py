@@ -216,7 +216,8 @@ def _autoencoder_dir(cfg: TrainConfig, features_dir: Path, out_dir: Path) -> Pat
         return Path(cfg.autoencoder.run)
     tag = _hash({"features": str(features_dir.resolve()), "speakers": cfg.speakers,
                  "test_speakers": cfg.test_speakers, "split": [cfg.test_fraction, cfg.val_fraction, cfg.seed],
-                 "ae": to_dict(cfg.autoencoder), "threads": None})
+                 "ae": to_dict(cfg.autoencoder), "lr": [cfg.lr_factor, cfg.lr_patience],
+                 "legacy": cfg.legacy_decompress})
     return out_dir.parent / f"autoencoder-{tag}"
 
 
@@ -303,8 +304,12 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
         return out_dir
 
     if ae_dir is not None:  # train (or reuse) the autoencoder on the same speakers and split
-        ae_cfg = dataclasses.replace(cfg, system="autoencoder", model={}, shuffle_lips=False,
-                                     autoencoder=dataclasses.replace(cfg.autoencoder, run=""))
+        # Only what the autoencoder uses, so that every system on these speakers shares one autoencoder run.
+        ae_cfg = TrainConfig(system="autoencoder", speakers=cfg.speakers, test_speakers=cfg.test_speakers,
+                             test_fraction=cfg.test_fraction, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                             lr_factor=cfg.lr_factor, lr_patience=cfg.lr_patience, threads=cfg.threads,
+                             legacy_decompress=cfg.legacy_decompress, cache_utterances=cfg.cache_utterances,
+                             autoencoder=dataclasses.replace(cfg.autoencoder, run=""))
         if not (ae_dir / "model.ckpt").is_file() or not (ae_dir / "summary.json").is_file():
             if cfg.autoencoder.run:
                 raise Lip2SpeechError("autoencoder run has no finished model.ckpt", ae_dir)
