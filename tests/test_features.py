@@ -72,3 +72,16 @@ def test_foreign_features_folder(tmp_path):
         load_manifest(tmp_path / "none")
     with pytest.raises(Lip2SpeechError, match="no prepared item"):
         load_item(tmp_path, "s9/x")
+
+
+@pytest.mark.slow
+def test_cli_prepare_one_speaker(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+
+    res = CliRunner().invoke(app, ["prepare", str(corpus), "--out", str(tmp_path / "f"), "--speakers", "s1",
+                                   "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "2 prepared, 0 already done, 0 failed" in res.output
+    assert {e["speaker"] for e in load_manifest(tmp_path / "f").values()} == {"s1"}
