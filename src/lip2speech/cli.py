@@ -221,7 +221,7 @@ def train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (checkpoints, logs, config); re-run to resume."),
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Train on these speakers only."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file (or packaged name, e.g. fast)."),
-    threads: int = typer.Option(0, "--threads", help="Torch threads (0 = config / all cores)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: config, 1; 0 = all cores)."),
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
     from .train import load_train_config, train_system
@@ -229,7 +229,7 @@ def train_cmd(
     over: dict = {"system": system}
     if speakers:
         over["speakers"] = _speaker_list(speakers)
-    if threads:
+    if threads is not None:
         over["threads"] = threads
     cfg = load_train_config(config, over)
     run = train_system(cfg, features, out)
