@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lip2speech.video import LandmarkTracker, detect_faces, detect_landmarks, interpolate_invalid, read_video
+from lip2speech.video import LandmarkTracker, detect_faces, interpolate_invalid
 from lip2speech.video.landmarks import landmark_model_path, smooth_runs
+from lips_reference import full_detection, grey_frames
 
 
 def test_model_ships_with_face_recognition_models():
@@ -47,9 +48,9 @@ def grid_clips(grid_dir):
     """Grey frames of the six real clips with tracked and per-frame full-detection landmarks."""
     clips = []
     for path in sorted(grid_dir.glob("*.mpg")):
-        frames = read_video(path, grey=True).frames
+        frames = grey_frames(path)
         tracked = LandmarkTracker().track(frames)
-        reference = np.stack([detect_landmarks(f, upsample=0) for f in frames])
+        reference = full_detection(path, upsample=0)
         clips.append((path.name, frames, tracked, reference))
     return clips
 

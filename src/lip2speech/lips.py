@@ -178,7 +178,6 @@ def _extract_one(item: tuple[Path, Path], overwrite: bool, kwargs: dict) -> Path
     src, dst = item
     if dst.exists() and not overwrite:
         return dst
-    cv2.setNumThreads(1)  # one process per core: no oversubscription inside OpenCV
     try:
         extract_lips(src, **kwargs).save(dst)
     except Lip2SpeechError:
@@ -211,7 +210,14 @@ def extract_folder(
         rel = p.relative_to(root) if root is not None and p.is_relative_to(root) else Path(p.name)
         items.append((p, out_dir / rel.with_suffix(".npz")))
     fn = functools.partial(_extract_one, overwrite=overwrite, kwargs=kwargs)
-    return run_jobs(fn, items, jobs=jobs or default_jobs(), desc="lips", show_progress=show_progress)
+    # One process per core, no threads inside OpenCV. Set it here, before the workers are forked: calling
+    # cv2.setNumThreads in a forked child whose parent already used OpenCV's thread pool deadlocks.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return run_jobs(fn, items, jobs=jobs or default_jobs(), desc="lips", show_progress=show_progress)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def render_preview(video: Video | str | Path, track: LipTrack, path: str | Path, height: int = 360) -> None:
