@@ -139,3 +139,15 @@ def test_experiment_and_report_commands(stubbed):
     assert res.exit_code == 0 and (tmp / "out" / "report.html").is_file()
     res = runner.invoke(app, ["experiment", "nonsense", "--features", str(tmp / "features"), "--out", str(tmp)])
     assert res.exit_code != 0 and "unknown experiment" in str(res.exception)
+
+
+def test_parallel_training_trains_every_run_once(stubbed, capsys):
+    tmp, _ = stubbed
+    logs: list[str] = []
+    path = X.run_experiment("multi", tmp / "features", tmp / "out", speaker_counts=[1, 2], jobs=2,
+                            show_progress=False, log=logs.append)
+    result = json.loads(path.read_text())
+    assert len(result["rows"]) == 6 and not [r for r in result["rows"] if "error" in r]
+    assert sorted(p.name for p in (tmp / "out" / "runs").iterdir()) == ["s1", "s1+s2"]
+    phases = [l for l in logs if l.startswith("training ")]
+    assert len(phases) == 2 and phases[0].startswith("training 2 run(s)") and phases[1].startswith("training 4 run(s)")

@@ -309,7 +309,8 @@ def experiment_cmd(
     invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
     waveform_utterances: Optional[int] = typer.Option(
         None, "--waveform-utterances", help="Per run, waveform metrics on only the first N test utterances."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for training runs side by side and for the "
+                                                      "waveform metrics (0 = all cores)."),
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
     from .experiments import print_results, run_experiment
@@ -321,7 +322,7 @@ def experiment_cmd(
         train_overrides={"max_epochs": epochs} if epochs else None,
         eval_overrides={"invert_iters": invert_iters, "waveform_utterances": waveform_utterances,
                         "jobs": jobs or default_jobs()},
-        corpus=corpus, log=typer.echo)
+        corpus=corpus, jobs=jobs or default_jobs(), log=typer.echo)
     print_results(path, log=typer.echo)
     typer.echo(f"wrote {path}; make the report with: lip2speech report {out}")
 

@@ -97,7 +97,11 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
                   "samples": size.samples, "jobs": jobs}
     spk = [f"s{i}" for i in range(1, size.speakers + 1)]
     common = dict(systems=size.systems, train=size.train, train_overrides=train_overrides,
-                  eval_overrides=evaluation, corpus=corpus, show_progress=show_progress, log=stamp)
+                  eval_overrides=evaluation, corpus=corpus, jobs=jobs, show_progress=show_progress, log=stamp)
+    # train every run first (side by side on `jobs` processes, before this process runs torch), then evaluate
+    run_experiment("single", features, exp, speakers=spk[: size.single_speakers], train_only=True, **common)
+    run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, train_only=True,
+                   **common)
     paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
              run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
              # per-word scores of the first speaker's runs: no extra training

@@ -125,6 +125,68 @@ def _eval_options(spec: ExperimentSpec, extra: dict[str, Any] | None):  # type: 
     return from_dict(EvalOptions, data, "evaluate options")
 
 
+def _train_job(args: tuple[str, Any, str, str, bool]) -> tuple[str, str, float]:
+    """Worker: train one run; returns (run folder, error message or '', seconds)."""
+    import time
+
+    from .train import train_system
+
+    label, cfg, features, run_dir, show_progress = args
+    t0 = time.perf_counter()
+    try:
+        train_system(cfg, features, run_dir, resume=True, show_progress=show_progress)
+    except Lip2SpeechError as exc:
+        return run_dir, str(exc), time.perf_counter() - t0
+    return run_dir, "", time.perf_counter() - t0
+
+
+def train_runs(plan: Sequence[tuple[str, Any, Path]], features: str | Path, jobs: int = 1,
+               show_progress: bool = True, log: Callable[[str], None] = print) -> dict[Path, str]:
+    """Train every planned (label, TrainConfig, run folder); finished runs are reused. Returns run -> error.
+
+    With jobs > 1 the runs train in parallel processes: first one run per speaker set (it trains the
+    autoencoder the set's systems share), then all the others. Call it before the process has run any torch
+    computation (forked workers).
+    """
+    from .parallel import run_jobs
+
+    errors: dict[Path, str] = {}
+    todo = [p for p in plan if not ((p[2] / "summary.json").is_file() and (p[2] / "model.ckpt").is_file())]
+    if len(todo) < len(plan):
+        log(f"training: reusing {len(plan) - len(todo)} finished run(s)")
+    if jobs <= 1 or len(todo) <= 1:
+        for i, (label, cfg, run_dir) in enumerate(todo, 1):
+            log(f"[{i}/{len(todo)}] {label}: training ({run_dir})")
+            _, err, secs = _train_job((label, cfg, str(features), str(run_dir), show_progress))
+            log(f"[{i}/{len(todo)}] {label}: " + (f"FAILED: {err}" if err else f"trained in {secs:.0f} s"))
+            if err:
+                errors[run_dir] = err
+        return errors
+    firsts: dict[Path, tuple] = {}
+    for p in todo:
+        firsts.setdefault(p[2].parent, p)
+    cost = lambda p: {"lip2audspec": 4, "gp2s": 2}.get(p[1].system, 1) * max(1, len(p[1].speakers))  # noqa: E731
+    # longest runs first, so the processes finish together
+    phases = [sorted(firsts.values(), key=cost, reverse=True),
+              sorted((p for p in todo if p not in firsts.values()), key=cost, reverse=True)]
+    for n, phase in enumerate(p for p in phases if p):
+        log(f"training {len(phase)} run(s) on {jobs} processes"
+            + (" (one per speaker set, with its autoencoder)" if n == 0 and len(phases[1]) else "") + ": "
+            + ", ".join(label for label, _, _ in phase))
+        items = [(label, cfg, str(features), str(run_dir), False) for label, cfg, run_dir in phase]
+        report = run_jobs(_train_job, items, jobs=jobs, desc="train", show_progress=show_progress)
+        done = {Path(r[0]) for r in report.results}
+        for run_dir, err, secs in report.results:
+            label = next(lbl for lbl, _, d in phase if d == Path(run_dir))
+            log(f"  {label}: " + (f"FAILED: {err}" if err else f"trained in {secs:.0f} s"))
+            if err:
+                errors[Path(run_dir)] = err
+        for label, _, run_dir in phase:
+            if run_dir not in done:
+                errors[run_dir] = "training process failed: " + "; ".join(report.failures)[:300]
+    return errors
+
+
 def _published(kind: str, system: str, n_speakers: int | None) -> float | None:
     pub = PUBLISHED.get(kind, {}).get(system)
     if isinstance(pub, dict):
@@ -167,13 +229,16 @@ def run_experiment(
     train_overrides: dict[str, Any] | None = None,
     eval_overrides: dict[str, Any] | None = None,
     corpus: str | Path | None = None,
+    jobs: int = 1,
+    train_only: bool = False,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Train and evaluate every run of experiment `name`, write DIR/<experiment>/results.json; returns it."""
+    """Train and evaluate every run of experiment `name`, write DIR/<experiment>/results.json; returns it.
+
+    `jobs` > 1 trains independent runs side by side in that many processes; `train_only` stops after training."""
     from .evaluate import evaluate_run, load_summary, read_per_utterance, summarise
     from .features import load_manifest
-    from .train import train_system
 
     overrides: dict[str, Any] = {"systems": list(systems) if systems else None,
                                  "speakers": list(speakers) if speakers else None,
@@ -191,6 +256,18 @@ def run_experiment(
     rows: list[dict[str, Any]] = []
     runs_by_condition: dict[str, dict[str, Path]] = {}
     pooled: dict[str, list[dict[str, Any]]] = {}
+    plan: list[tuple[str, Any, Path]] = []
+    errors: dict[Path, str] = {}
+    for cond, spk in conds:
+        for system in spec.systems:
+            run_dir = out / "runs" / run_tag(spk) / system
+            try:
+                plan.append((f"{kind} {cond} {system}", train_config_for(spec, system, spk), run_dir))
+            except Lip2SpeechError as exc:
+                errors[run_dir] = str(exc)
+    errors.update(train_runs(plan, features, jobs=jobs, show_progress=show_progress, log=log))
+    if train_only:
+        return out / kind
     step = 0
     for cond, spk in conds:
         for system in spec.systems:
@@ -200,9 +277,8 @@ def run_experiment(
                                    "speakers": list(spk), "run": str(run_dir.relative_to(out)),
                                    "published_corr2": None if kind == "single" else _published(kind, system, len(spk))}
             try:
-                cfg = train_config_for(spec, system, spk)
-                log(f"[{step}/{total}] {kind} {cond} {system}: training ({run_dir})")
-                train_system(cfg, features, run_dir, resume=True, show_progress=show_progress)
+                if run_dir in errors:
+                    raise Lip2SpeechError(errors[run_dir])
                 log(f"[{step}/{total}] {kind} {cond} {system}: evaluating on '{spec.split}'")
                 eval_dir = evaluate_run(run_dir, spec.split, opts, corpus=corpus, show_progress=show_progress)
             except Lip2SpeechError as exc:
