@@ -79,6 +79,8 @@ def results_dir(tmp_path_factory) -> Path:
             _write_sample(sample, rng, with_video=(kind == "single" and system == "gf2s"))
             samples[system] = str(sample.relative_to(root / kind))
         rows[0]["metrics"]["pesq"]["mean"] = float("nan")  # a NaN must show as a dash
+        rows.append({"system": "gf2s", "condition": "8 speakers", "n_speakers": 8, "metrics": {},
+                     "published_corr2": 0.61, "error": "run folder was trained with another configuration"})
         result = {"experiment": kind, "created": "2026-01-01T00:00:00", "rows": rows,
                   "samples": [{"key": "bbaf2n", "condition": "1 speaker", "systems": samples}]}
         (root / kind / "results.json").write_text(json.dumps(result))
@@ -114,6 +116,9 @@ def test_report_tables_equal_the_results_files(report, results_dir):
         assert len(body) == len(result["rows"])
         for cells, row in zip(body, result["rows"]):
             assert cells[col["System"]] == row["system"]
+            if row.get("error"):  # a failed run: no numbers
+                assert cells[col["corr2 (ours)"]] == cells[col["STOI"]] == "–"
+                continue
             assert cells[col["corr2 (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
             assert cells[col["STOI"]] == f"{row['metrics']['stoi']['mean']:.3f}"
             expected_pub = "–" if row["published_corr2"] is None else f"{row['published_corr2']:.2f}"
@@ -127,9 +132,16 @@ def test_markdown_version_has_the_same_tables_and_its_assets_exist(report, resul
     md = md_path.read_text()
     for result in load_results(results_dir):
         for row in result["rows"]:
-            assert fmt(row["metrics"]["corr2"]["mean"]) in md
+            if not row.get("error"):
+                assert fmt(row["metrics"]["corr2"]["mean"]) in md
     links = [l.split(")")[0] for l in md.split("](")[1:]]
     assert links and all((md_path.parent / l).is_file() for l in links)
+
+
+def test_failed_runs_are_listed_with_their_reason(report):
+    html_path, md_path, _ = report
+    for text in (html_path.read_text(), md_path.read_text()):
+        assert "Failed: gf2s 8 speakers: run folder was trained with another configuration" in text
 
 
 def test_missing_results_is_a_clear_error(tmp_path):

@@ -246,6 +246,9 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
             meta.append(str(result["note"]))
         page.para("; ".join(meta))
         page.table(TABLE_HEADER, table_rows(result))
+        for row in result.get("rows", []):
+            if row.get("error"):
+                page.para(f"Failed: {row.get('system')} {row.get('condition')}: {row['error']}")
         if kind == "multi":
             ours, published = _speaker_series(result)
             if ours:
