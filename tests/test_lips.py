@@ -105,6 +105,25 @@ def test_decoded_video_input_gives_the_same_track(clip, track):
     assert from_video.valid.all()
 
 
+def test_mouth_width_puts_any_resolution_on_one_scale(clip, track):
+    import cv2
+
+    video = read_video(clip, grey=True)
+    big = np.stack([cv2.resize(f, None, fx=2.0, fy=2.0) for f in video.frames])  # 720x576 footage
+    width = float(np.median(track.mouth_boxes[:, 2] - track.mouth_boxes[:, 0]))
+    native = extract_lips(Video(big, video.fps))
+    scaled = extract_lips(Video(big, video.fps), mouth_width=width)
+    def corr(a, i):
+        return np.corrcoef(a.gf[:, i], track.gf[:, i])[0, 1]
+
+    # in video px the fixed-size Gabor kernel sees another mouth: the features lose their meaning
+    assert corr(native, 0) < 0.5
+    # resampled to the original mouth width they come back: same means, same time course
+    ratio = scaled.gf.mean(0)[:6] / track.gf.mean(0)[:6]
+    assert np.all(np.abs(ratio - 1) < 0.1), ratio
+    assert min(corr(scaled, 0), corr(scaled, 3), corr(scaled, 4)) > 0.8
+
+
 def test_cli_single_video_with_preview(clip, tmp_path):
     out, preview = tmp_path / "lips.npz", tmp_path / "preview.mp4"
     result = CliRunner().invoke(app, ["lips", str(clip), "--out", str(out), "--preview", str(preview)])

@@ -78,6 +78,9 @@ def lips(
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for a folder (0 = all cores)."),
     legacy: bool = typer.Option(False, "--legacy", help="Reproduce the published JPEG round trip and region choice."),
     face_size: int = typer.Option(64, "--face-size", help="Side of the grey face crops in px."),
+    mouth_width: Optional[float] = typer.Option(
+        None, "--mouth-width", help="Rescale so the median mouth box is this wide in px (GRID ~75) for GF on "
+        "GRID's scale from footage of any size; default: video px, as published."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Folder: redo videos whose .npz already exists."),
 ) -> None:
     """Extract lip features: landmarks, mouth boxes, Gabor pictures (GP) and features (GF), face crops."""
@@ -89,7 +92,8 @@ def lips(
     if video.is_dir():
         if preview is not None:
             raise Lip2SpeechError("--preview needs a single video, not a folder", video)
-        report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size)
+        report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size,
+                                mouth_width=mouth_width)
         for line in report.failures:
             typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
         total = len(report.results) + len(report.failures)
@@ -98,7 +102,7 @@ def lips(
         if report.failures:
             raise typer.Exit(1)
         return
-    track = extract_lips(video, legacy=legacy, face_size=face_size)
+    track = extract_lips(video, legacy=legacy, face_size=face_size, mouth_width=mouth_width)
     track.save(out)
     typer.echo(f"wrote {out}: {len(track)} frames at {track.fps:g} fps, face on {int(track.valid.sum())} "
                f"({time.perf_counter() - start:.1f} s)")

@@ -81,16 +81,33 @@ def gabor_picture(mouth_grey: np.ndarray) -> np.ndarray:
     return response * response
 
 
-def gabor_picture_in(grey: np.ndarray, box: np.ndarray, context: bool = True) -> np.ndarray:
+def gabor_picture_in(grey: np.ndarray, box: np.ndarray, context: bool = True, scale: float = 1.0) -> np.ndarray:
     """GP of the mouth `box` of a grey frame; with `context` the filter sees the pixels around the box
-    (no reflected-border artefacts that move with the box), otherwise the box is cropped first (published)."""
+    (no reflected-border artefacts that move with the box), otherwise the box is cropped first (published).
+    With `scale` != 1 the frame is resampled by that factor first and `box` is in resampled px."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    m = gabor_kernel().shape[0] // 2 + 1 if context else 0
+    if scale != 1.0:
+        region = _scaled_window(grey, x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m, scale)
+        gp = gabor_picture(region)
+        return gp[m : m + y1 - y0, m : m + x1 - x0]
     if not context:
         return gabor_picture(crop_mouth(grey, box))
-    x0, y0, x1, y1 = (int(v) for v in box)
-    m = gabor_kernel().shape[0] // 2 + 1
     ax, ay = max(x0 - m, 0), max(y0 - m, 0)
     gp = gabor_picture(grey[ay : y1 + m, ax : x1 + m])
     return gp[y0 - ay : y1 - ay, x0 - ax : x1 - ax]
+
+
+def _scaled_window(grey: np.ndarray, ox: int, oy: int, ow: int, oh: int, s: float) -> np.ndarray:
+    """The window (ox, oy, ow, oh) px of the frame resampled by factor s (anti-aliased when shrinking)."""
+    h, w = grey.shape
+    X0, Y0 = max(int(np.floor(ox / s)) - 2, 0), max(int(np.floor(oy / s)) - 2, 0)
+    X1, Y1 = min(int(np.ceil((ox + ow) / s)) + 3, w), min(int(np.ceil((oy + oh) / s)) + 3, h)
+    crop = grey[Y0:Y1, X0:X1]
+    if s < 1.0:
+        crop = cv2.GaussianBlur(crop, (0, 0), 0.4 / s)
+    mat = np.array([[s, 0, s * X0 - ox], [0, s, s * Y0 - oy]], np.float32)
+    return cv2.warpAffine(crop, mat, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def resize_gp(gp: np.ndarray, size: tuple[int, int] = GP_SIZE) -> np.ndarray:

@@ -90,12 +90,14 @@ def extract_lips(
     smooth: float = 0.5,
     box_smooth: int = 9,
     centre_smooth: int = 3,
+    mouth_width: float | None = None,
     min_frames: int = 2,
     tracker: LandmarkTracker | None = None,
 ) -> LipTrack:
     """Track the face and compute the lip front end of every frame of a video (path or decoded Video).
 
-    `legacy=True` reproduces the published JPEG round trip and region choice in GP and GF.
+    `legacy=True` reproduces the published JPEG round trip and region choice in GP and GF; `mouth_width`
+    (px, GRID ~75) rescales the mouth so that footage of any size gives GF on GRID's scale (see lip_track).
     """
     source = video if isinstance(video, (str, Path)) else None
     if source is not None:
@@ -111,7 +113,7 @@ def extract_lips(
     if not lm.valid.any():
         raise Lip2SpeechError(f"no face found in any frame ({n} frames)", source)
     return lip_track(frames, lm.points, lm.valid, fps, legacy=legacy, face_size=face_size, box_smooth=box_smooth,
-                     centre_smooth=centre_smooth, source=source)
+                     centre_smooth=centre_smooth, mouth_width=mouth_width, source=source)
 
 
 def lip_track(
@@ -124,26 +126,38 @@ def lip_track(
     face_size: int = 64,
     box_smooth: int = 9,
     centre_smooth: int = 3,
+    mouth_width: float | None = None,
     source: str | Path | None = None,
 ) -> LipTrack:
     """Mouth boxes, GP, GF and face crops of frames (T, H, W[, 3]) uint8 given their landmarks (T, 68, 2) px.
 
     Mouth boxes and centres are smoothed over `box_smooth` / `centre_smooth` frames (in face coordinates);
     `legacy=True` uses the published per-frame boxes, border-reflected GP, JPEG round trip and region test.
+    GP and GF are computed in video px, or, with `mouth_width`, on the video resampled (one factor per video)
+    so that the median mouth box is `mouth_width` px wide: GF of any footage then match GRID's scale (~75).
     """
     n = len(frames)
     landmarks = np.asarray(landmarks, np.float32)
     geom = mouth_geometry(landmarks, *((0, 0) if legacy else (box_smooth, centre_smooth)))
     boxes = box_from_geometry(geom, frames.shape[1:3])
+    scale = 1.0
+    if mouth_width is not None:
+        scale = float(mouth_width) / max(float(np.median((geom[:, 2] - geom[:, 0])[np.asarray(valid, bool)])), 1.0)
+    if scale != 1.0:
+        geom_s = geom * scale
+        h, w = frames.shape[1:3]
+        boxes_s = box_from_geometry(geom_s, (int(h * scale), int(w * scale)))
+    else:
+        geom_s, boxes_s = geom, boxes
     # Centre relative to the integer box; centroids are reported relative to the (sub-pixel) box edge.
-    centres = geom[:, 4:] - boxes[:, :2]
-    edge_offset = boxes[:, :2] - geom[:, :2]
+    centres = geom_s[:, 4:] - boxes_s[:, :2]
+    edge_offset = boxes_s[:, :2] - geom_s[:, :2]
     gp = np.zeros((n, GP_SIZE[1], GP_SIZE[0]), np.float32)
     gf = np.full((n, len(GF_NAMES)), np.nan, np.float32)
     faces = np.zeros((n, face_size, face_size), np.uint8)
     for t in np.flatnonzero(valid):
         grey = to_grey(frames[t])
-        picture = gabor_picture_in(grey, boxes[t], context=not legacy)
+        picture = gabor_picture_in(grey, boxes_s[t], context=not legacy, scale=scale)
         gf[t] = gabor_features(picture, centres[t], legacy=legacy)
         if legacy:
             picture = jpeg_round_trip(picture).astype(np.float32)
