@@ -97,6 +97,12 @@ def test_bad_inputs_give_clear_messages(tmp_path, clip):
         assert message in text and path.name in text and "\n" not in text, text
 
 
+def test_too_long_video_is_refused_before_decoding(clip):
+    with pytest.raises(Lip2SpeechError, match="too long") as err:
+        extract_lips(clip, max_gib=0.001)
+    assert clip.name in str(err.value)
+
+
 def test_decoded_video_input_gives_the_same_track(clip, track):
     video = read_video(clip)  # colour frames in memory
     from_video = extract_lips(Video(video.frames, video.fps))

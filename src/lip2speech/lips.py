@@ -92,15 +92,18 @@ def extract_lips(
     centre_smooth: int = 3,
     mouth_width: float | None = None,
     min_frames: int = 2,
+    max_gib: float = 8.0,
     tracker: LandmarkTracker | None = None,
 ) -> LipTrack:
     """Track the face and compute the lip front end of every frame of a video (path or decoded Video).
 
     `legacy=True` reproduces the published JPEG round trip and region choice in GP and GF; `mouth_width`
     (px, GRID ~75) rescales the mouth so that footage of any size gives GF on GRID's scale (see lip_track).
+    All grey frames are held in memory: a file needing more than `max_gib` GiB is refused.
     """
     source = video if isinstance(video, (str, Path)) else None
     if source is not None:
+        _check_memory(Path(source), max_gib)
         video = read_video(source, grey=True)
     frames, fps = video.frames, float(video.fps)
     n = len(frames)
@@ -114,6 +117,18 @@ def extract_lips(
         raise Lip2SpeechError(f"no face found in any frame ({n} frames)", source)
     return lip_track(frames, lm.points, lm.valid, fps, legacy=legacy, face_size=face_size, box_smooth=box_smooth,
                      centre_smooth=centre_smooth, mouth_width=mouth_width, source=source)
+
+
+def _check_memory(path: Path, max_gib: float) -> None:
+    """Refuse, with a clear message, a video whose decoded grey frames would not fit in `max_gib` GiB."""
+    from .video.io import video_info
+
+    info = video_info(path)
+    need = info.n_frames * info.width * info.height / 2**30
+    if need > max_gib:
+        raise Lip2SpeechError(
+            f"video too long to extract in memory ({info.n_frames} frames of {info.width}x{info.height} = "
+            f"{need:.1f} GiB > {max_gib:g} GiB): cut it into shorter pieces", path)
 
 
 def lip_track(
