@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from lip2speech.cli import app
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.gabor import GF_NAMES
-from lip2speech.lips import LipTrack, extract_lips, lip_track
+from lip2speech.lips import LipTrack, extract_folder, extract_lips, lip_track
 from lip2speech.video import Video, read_video, write_video
 from lips_reference import full_detection, grey_frames
 
@@ -154,6 +154,20 @@ def test_cli_folder_skips_and_reports_bad_videos(clip, tmp_path):
     for name in ("empty.mpg", "garbage.avi", "noface.mov"):
         assert name in result.output
     assert (out / "s1" / "bbaf2n.npz").is_file() and len(list(out.rglob("*.npz"))) == 1
+
+
+def test_folder_list_keeps_speaker_folders_apart(clip, tmp_path):
+    for speaker in ("s1", "s2"):  # GRID sentence names repeat across speakers
+        (tmp_path / speaker).mkdir()
+        (tmp_path / speaker / clip.name).symlink_to(clip)
+    videos = [tmp_path / "s1" / clip.name, tmp_path / "s2" / clip.name]
+    report = extract_folder(videos, tmp_path / "out", jobs=1, show_progress=False)
+    assert not report.failures
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in report.results) == [
+        "s1/bbaf2n.npz", "s2/bbaf2n.npz"]
+    stamps = [p.stat().st_mtime_ns for p in report.results]
+    again = extract_folder(videos, tmp_path / "out", jobs=1, show_progress=False)  # resumes: outputs kept
+    assert again.results == report.results and [p.stat().st_mtime_ns for p in again.results] == stamps
 
 
 @pytest.mark.slow

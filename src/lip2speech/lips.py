@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -225,14 +226,18 @@ def extract_folder(
     root: str | Path | None = None,
     **kwargs,
 ) -> JobReport:
-    """Extract every video (a folder, searched recursively, or a list) to out_dir/<relative path>.npz on
-    `jobs` processes (default: all cores); a bad video is reported in the JobReport's failures and skipped.
-    Existing outputs are kept unless `overwrite`, so an interrupted run resumes."""
+    """Extract every video (a folder, searched recursively, or a list) to out_dir/<path below the folder, or
+    below the list's common parent>.npz on `jobs` processes (default: all cores); a bad video is reported
+    in the JobReport's failures and skipped. Existing outputs are kept unless `overwrite` (resumable)."""
     if isinstance(videos, (str, Path)):
         root = Path(videos)
         paths = find_videos(root)
     else:
         paths = [Path(p) for p in videos]
+        if root is None and paths:
+            # GRID names repeat across speakers: keep the folders below the videos' common parent.
+            root = Path(os.path.commonpath([p.absolute().parent for p in paths]))
+            paths = [p.absolute() for p in paths]
     out_dir = Path(out_dir)
     items = []
     for p in paths:
