@@ -10,7 +10,8 @@ from lip2speech.models import build_model, param_count
 def test_autoencoder_shapes_and_bottleneck_range():
     ae = build_model("autoencoder").eval()
     x = torch.rand(10, 128)
-    rec, code = ae(x)
+    with torch.no_grad():
+        rec, code = ae(x)
     assert rec.shape == (10, 128) and code.shape == (10, 32)
     assert float(code.min()) >= 0 and float(code.max()) <= 1
     assert ae.encode(torch.rand(3, 26, 128)).shape == (3, 26, 32)
@@ -24,7 +25,8 @@ def test_autoencoder_shapes_and_bottleneck_range():
 ])
 def test_systems_output_codes_in_unit_range(name, x, out):
     m = build_model(name, lstm=16, dense=32).eval()
-    y = m(torch.randn(*x))
+    with torch.no_grad():
+        y = m(torch.randn(*x))
     assert y.shape == out
     assert float(y.min()) >= 0 and float(y.max()) <= 1
 
