@@ -70,6 +70,6 @@ def test_gf2s_learns_a_simple_mapping():
     first = None
     for _ in range(60):
         loss = torch.mean((m(x) - y) ** 2)
-        first = first if first is not None else float(loss)
+        first = first if first is not None else loss.item()
         opt.zero_grad(); loss.backward(); opt.step()
     assert float(loss) < 0.3 * first
