@@ -72,4 +72,4 @@ def test_gf2s_learns_a_simple_mapping():
         loss = torch.mean((m(x) - y) ** 2)
         first = first if first is not None else loss.item()
         opt.zero_grad(); loss.backward(); opt.step()
-    assert float(loss) < 0.3 * first
+    assert loss.item() < 0.3 * first
