@@ -108,14 +108,26 @@ def test_empty_threshold_gives_nan():
 
 
 def test_legacy_region_test_is_not_a_distance():
-    centroids = np.array([[21.0, 10.0], [23.0, 23.0]])  # from centre (20, 20): (1, 10) and (3, 3)
+    centroids = np.array([[21.0, 4.0], [23.0, 23.0]])  # from centre (20, 20): (1, 16) and (3, 3)
     assert _legacy_pick(centroids, 20.0, 20.0) == 0  # not nearer on both axes -> the first region stays
     img = np.zeros((40, 40), np.float32)
-    img[9:12, 16:27] = 50.0  # region 1 (top), centroid (21, 10)
+    img[3:6, 16:27] = 50.0  # region 1 (top, larger), centroid (21, 4)
     img[21:26, 21:26] = 50.0  # region 2, centroid (23, 23)
     centre = np.array([20.0, 20.0])
-    assert gabor_features(img, centre)[4] == pytest.approx(23.0)  # Euclidean: region 2
-    assert gabor_features(img, centre, legacy=True)[4] == pytest.approx(10.0, abs=0.5)
+    assert gabor_features(img, centre)[4] == pytest.approx(23.0)  # Euclidean: region 2, far nearer
+    assert gabor_features(img, centre, legacy=True)[4] == pytest.approx(4.0, abs=0.5)
+
+
+def test_near_tie_goes_to_the_larger_region():
+    img = np.zeros((40, 80), np.float32)
+    img[18:23, 20:32] = 50.0  # left lip half, 60 px, centroid x 25.5
+    img[18:22, 50:60] = 50.0  # right lip half, 40 px, centroid x 54.5
+    # a centre 3 px nearer the small right half: a tie (within 0.15 x 80 px), the larger left half wins
+    centre = np.array([41.5, 20.0])
+    assert gabor_features(img, centre)[2] == 60
+    assert gabor_features(img, centre, tie=0.0)[2] == 40  # exact nearest test
+    # clearly nearer (by more than the tie) wins even when smaller
+    assert gabor_features(img, np.array([52.0, 20.0]))[2] == 40
 
 
 def test_jpeg_round_trip_rounds_away_the_grey_levels():

@@ -174,9 +174,10 @@ def test_folder_list_keeps_speaker_folders_apart(clip, tmp_path):
 def test_features_agree_with_per_frame_full_detection(grid_dir):
     """GF from tracked landmarks vs GF from dlib detection on every frame, pooled over the six clips' frames.
 
-    The features threshold and pick a region, so they are discontinuous in the landmarks: even two full
-    detectors (upsampling 0 and 1, the seed's setting) disagree on height and centroid x. The tracker must
-    agree with full detection at >= 0.95, or (for those two) as well as the two detectors agree with each other.
+    Both go through the same `lip_track`. The features threshold and pick a region, so they are discontinuous
+    in the landmarks; the stabilised mouth box and centre and the near-tie rule of the region choice must
+    keep every feature's correlation with per-frame full detection >= 0.95 (the two full detectors,
+    upsampling 0 and 1, are printed for comparison).
     """
     tracked, ref0, ref1 = [], [], []
     for path in sorted(grid_dir.glob("*.mpg")):
@@ -187,10 +188,11 @@ def test_features_agree_with_per_frame_full_detection(grid_dir):
         ref1.append(lip_track(frames, full_detection(path, 1), ok, 25.0).gf)
     tracked, ref0, ref1 = (np.concatenate(x) for x in (tracked, ref0, ref1))
     assert len(tracked) >= 444
+    low = []
     for i, name in enumerate(GF_NAMES):
         r_track = np.corrcoef(tracked[:, i], ref0[:, i])[0, 1]
         r_detectors = np.corrcoef(ref1[:, i], ref0[:, i])[0, 1]
         print(f"{name:15s} tracked vs full detection r={r_track:.3f}   two full detectors r={r_detectors:.3f}")
-        assert r_track >= min(0.95, r_detectors - 0.03), name
-        if name in ("width", "area", "centroid_y", "mean_intensity", "orientation"):
-            assert r_track >= 0.95, name
+        if not r_track >= 0.95:
+            low.append(f"{name} r={r_track:.3f}")
+    assert not low, low

@@ -157,13 +157,18 @@ def _orientation(mask: np.ndarray) -> float:
     return 0.5 * float(np.arctan2(2 * cov, var_y - var_x))
 
 
-def gabor_features(gp: np.ndarray, centre: np.ndarray, legacy: bool = False, min_area: float = 0.01) -> np.ndarray:
+def gabor_features(
+    gp: np.ndarray, centre: np.ndarray, legacy: bool = False, min_area: float = 0.01, tie: float = 0.15
+) -> np.ndarray:
     """Seven GF (width, height, area px, centroid x, y px, mean intensity, orientation rad) of the Yen-thresholded
     GP region whose centroid is closest to the mouth `centre` (x, y px in the GP); NaN when nothing passes.
 
     Regions smaller than `min_area` of the GP are specks of noise and are passed over (unless nothing else
-    is left). `legacy=True` reproduces the published pipeline: GP through a JPEG round trip, every region
-    a candidate, and the region chosen by the per-axis test (see `_legacy_pick`).
+    is left). Centroid distances within `tie` x the GP width (px) of the closest one count as a tie, won by
+    the largest region: the lips often split into two pieces about equally far from the centre, and an
+    exact nearest test would flip between them on sub-pixel landmark noise. `legacy=True` reproduces the
+    published pipeline: GP through a JPEG round trip, every region a candidate, and the region chosen by
+    the per-axis test (see `_legacy_pick`).
     """
     image = jpeg_round_trip(gp) if legacy else np.asarray(gp, np.float32)
     binary = (image > threshold_yen(image)).astype(np.uint8)
@@ -177,7 +182,9 @@ def gabor_features(gp: np.ndarray, centre: np.ndarray, legacy: bool = False, min
     else:
         big = np.flatnonzero(stats[:, 4] >= min_area * gp.size)
         cand = big if len(big) else np.arange(len(stats))
-        k = int(cand[np.argmin((centroids[cand, 0] - cx) ** 2 + (centroids[cand, 1] - cy) ** 2)])
+        dist = np.hypot(centroids[cand, 0] - cx, centroids[cand, 1] - cy)
+        near = cand[dist <= dist.min() + tie * gp.shape[1]]
+        k = int(near[np.argmax(stats[near, 4])])  # first (lowest label) of equal areas
     x, y, w, h, area = stats[k]
     # Moments and mean only inside the chosen component's bounding box.
     sub = labels[y : y + h, x : x + w] == k + 1
