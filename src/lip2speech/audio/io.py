@@ -9,6 +9,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ..errors import Lip2SpeechError
+from ..media import check_file, decode_stream, open_container
 
 # Formats libsndfile reads directly; anything else goes through PyAV (FFmpeg).
 _SNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au"}
@@ -50,43 +51,30 @@ def _read_sndfile(path: Path) -> tuple[np.ndarray, float]:
 
 
 def _read_av(path: Path) -> tuple[np.ndarray, float]:
-    import av
-
-    try:
-        container = av.open(str(path))
-    except Exception as exc:  # noqa: BLE001
-        raise Lip2SpeechError(f"unreadable media file ({type(exc).__name__}: {exc})", path) from None
+    container = open_container(path, "media")
     try:
         if not container.streams.audio:
             raise Lip2SpeechError("file has no audio track", path)
         stream = container.streams.audio[0]
-        chunks: list[np.ndarray] = []
-        fs = float(stream.rate or stream.codec_context.sample_rate)
-        try:
-            for frame in container.decode(stream):
-                a = frame.to_ndarray().astype(np.float64)
-                if frame.format.is_planar:  # (channels, samples)
-                    chunks.append(a.mean(axis=0))
-                else:  # interleaved: (1, samples*channels)
-                    chunks.append(a.reshape(-1, len(frame.layout.channels)).mean(axis=1))
-                fs = float(frame.sample_rate or fs)
-        except Exception as exc:  # noqa: BLE001
-            if not chunks:
-                raise Lip2SpeechError(f"cannot decode audio ({type(exc).__name__}: {exc})", path) from None
+        rates = [float(stream.rate or stream.codec_context.sample_rate)]
+
+        def mono(frame) -> np.ndarray:
+            a = frame.to_ndarray().astype(np.float64)
+            rates.append(float(frame.sample_rate or rates[-1]))
+            if frame.format.is_planar:  # (channels, samples)
+                return a.mean(axis=0)
+            return a.reshape(-1, len(frame.layout.channels)).mean(axis=1)  # interleaved: (1, samples*channels)
+
+        chunks = decode_stream(container, stream, mono, path, "audio")
     finally:
         container.close()
-    if not chunks:
-        raise Lip2SpeechError("audio track has no decodable samples", path)
-    return np.concatenate(chunks), fs
+    return np.concatenate(chunks), rates[-1]
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, float]:
     """Decode `path` (audio file or video) to a mono float64 signal (channels averaged) and its rate in Hz."""
     path = Path(path)
-    if not path.is_file():
-        raise Lip2SpeechError("audio/video file not found", path)
-    if path.stat().st_size == 0:
-        raise Lip2SpeechError("file is empty (0 bytes)", path)
+    check_file(path, "audio/video file")
     if path.suffix.lower() in _SNDFILE_SUFFIXES:
         try:
             return _read_sndfile(path)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import Lip2SpeechError
 from ..fileio import atomic_path
+from ..media import decode_stream, open_container
 
 
 @dataclass
@@ -38,16 +39,7 @@ class VideoInfo:
 
 
 def _open(path: Path):
-    import av
-
-    if not path.is_file():
-        raise Lip2SpeechError("video file not found", path)
-    if path.stat().st_size == 0:
-        raise Lip2SpeechError("video file is empty (0 bytes)", path)
-    try:
-        container = av.open(str(path))
-    except Exception as exc:  # noqa: BLE001 - av raises many error types for bad files
-        raise Lip2SpeechError(f"unreadable video ({type(exc).__name__}: {exc})", path) from None
+    container = open_container(path, "video")
     if not container.streams.video:
         container.close()
         raise Lip2SpeechError("file has no video stream", path)
@@ -78,22 +70,14 @@ def read_video(path: str | Path, grey: bool = False) -> Video:
     """Decode every frame of `path` as RGB uint8 (or grey (T, H, W) if `grey`), with the stream's fps."""
     path = Path(path)
     container = _open(path)
-    frames: list[np.ndarray] = []
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 25.0)
         fmt = "gray" if grey else "rgb24"
-        for frame in container.decode(stream):
-            frames.append(frame.to_ndarray(format=fmt))
-    except Exception as exc:  # noqa: BLE001
-        if not frames:
-            raise Lip2SpeechError(f"cannot decode video ({type(exc).__name__}: {exc})", path) from None
-        # A truncated file: keep the frames that decoded.
+        frames = decode_stream(container, stream, lambda f: f.to_ndarray(format=fmt), path, "video")
     finally:
         container.close()
-    if not frames:
-        raise Lip2SpeechError("video has no decodable frames", path)
     return Video(np.stack(frames), fps)
 
 
