@@ -148,3 +148,37 @@ def test_window_dataset_streams_with_bounded_cache():
     assert not np.allclose(shuffled[0][0].numpy(), D.WindowDataset(list(store), {k: 75 for k in store}, load, "gf",
                                                                    st, 1)[0][0].numpy())
     assert all(a != b for a, b in D.derangement(list(store), 0).items())
+
+
+def test_word_samples_come_from_the_word_span():
+    fps, n_aud = 25.0, 375
+    segs = D.word_segments([("sil", 0.0, 0.6), ("bin", 0.6, 1.0), ("sp", 1.0, 1.1), ("lay", 1.1, 1.5)], fps, 75)
+    assert [s[1:] for s in segs] == [(15, 25), (27, 38)]
+    x = np.repeat(np.arange(75, dtype=np.float32)[:, None], 14, 1)  # lip input = its own frame index
+    times = (np.arange(n_aud) + 0.5) * D.SPEC_FRAME_S
+    aud = np.repeat(times[:, None], 128, 1).astype(np.float32)  # spectrogram = its own time (s)
+    for ws in (1, 2):  # GF2S/GP2S: 2 one-slice windows per word; Lip2AudSpec: one 2-slice window
+        xs, ys = D.word_samples(x, aud, "gf", fps, segs, ws)
+        per_word = D.SLICES_PER_WORD - ws + 1
+        assert xs.shape == (2 * per_word, 5 * ws, 14) and ys.shape == (2 * per_word, 26 * ws, 128)
+        for j, (_, a, b) in enumerate(segs):
+            lips = xs[j * per_word:(j + 1) * per_word, :, 0].ravel()
+            spec = D.decompress(ys[j * per_word:(j + 1) * per_word, :, 0].ravel())
+            assert lips.min() == pytest.approx(a) and lips.max() == pytest.approx(b - 1)
+            assert np.all(np.diff(lips) >= 0) and np.all(np.diff(spec) > 0)
+            assert a / fps <= spec.min() < a / fps + 0.01 and b / fps - 0.01 < spec.max() <= b / fps
+    frames = D.word_frames(segs[0], fps, n_aud)
+    assert frames[0] == 75 and frames[-1] == 124  # 8 ms frames centred in [0.6, 1.0) s
+
+
+def test_word_dataset_skips_utterances_without_alignments():
+    rng = np.random.default_rng(0)
+    wt = (("sil", 0.0, 0.2), ("bin", 0.2, 0.6), ("blue", 0.6, 1.0), ("sil", 1.0, 3.0))
+    store = {f"s1/u{i}": {"aud": rng.random((375, 128)).astype(np.float32), "lips": _lips(rng), "speaker": "s1",
+                          "word_times": wt if i else None} for i in range(3)}
+    st = D.compute_stats("gp", lambda: ((v["speaker"], v["lips"]) for v in store.values()))
+    ds = D.WordDataset(list(store), store.__getitem__, "gp", st, 1, augment=True)
+    assert ds.skipped == ["s1/u0"] and ds.keys == ["s1/u1", "s1/u2"] and len(ds) == 2 * 2 * 2
+    x, y = ds[3]
+    assert tuple(x.shape) == (3, 5, 4, 6) and tuple(y.shape) == (26, 128)
+    assert ds.groups == [[0, 1, 2, 3], [4, 5, 6, 7]]

@@ -72,22 +72,27 @@ def stubbed(tmp_path, monkeypatch):
 
     def fake_train(cfg, features_dir, out_dir, resume=True, show_progress=True):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        trained.append((cfg.system, cfg.speakers))
         return Path(out_dir)
 
     def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True):
         tag = Path(run_dir).parent.name  # 's1', 's1+s2' or 'n6-s1..s6'
         n = int(tag[1:tag.index("-")]) if tag.startswith("n") else len(tag.split("+"))
-        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name)
+        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name.split("-")[0])
         rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in evaluate.METRICS if m != "corr2"}}
                 for i, d in enumerate((-0.01, 0.01))]
         out = Path(run_dir) / f"eval-{split}"
         out.mkdir(parents=True, exist_ok=True)
         (out / "per_utterance.csv").write_text(evaluate._csv_text(rows))
         (out / "summary.json").write_text(json.dumps({"n": 2, "metrics": evaluate.summarise(rows)}))
+        words = [{"key": "k0", "word": w, "corr2": value + 0.5 + d} for w, d in (("bin", 0.0), ("blue", 0.1))]
+        (out / "per_word.csv").write_text(evaluate._csv_text(words, ("key", "word", "corr2")))
         return out
 
-    monkeypatch.setattr(train, "train_system", fake_train)
+    def fake_train_with_task(cfg, features_dir, out_dir, resume=True, show_progress=True):
+        trained.append((cfg.system, cfg.speakers, cfg.task, Path(out_dir).name))
+        return fake_train(cfg, features_dir, out_dir, resume, show_progress)
+
+    monkeypatch.setattr(train, "train_system", fake_train_with_task)
     monkeypatch.setattr(evaluate, "evaluate_run", fake_evaluate)
     return tmp_path, trained
 
@@ -151,3 +156,22 @@ def test_parallel_training_trains_every_run_once(stubbed, capsys):
     assert sorted(p.name for p in (tmp / "out" / "runs").iterdir()) == ["s1", "s1+s2"]
     phases = [l for l in logs if l.startswith("training ")]
     assert len(phases) == 2 and phases[0].startswith("training 2 run(s)") and phases[1].startswith("training 4 run(s)")
+
+
+def test_vocabulary_trains_words_runs_in_their_own_folders(stubbed):
+    tmp, trained = stubbed
+    assert X.load_spec("vocabulary").train_overrides == {"task": "words"}
+    X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], log=lambda s: None)
+    assert {t[2] for t in trained} == {"sentence"}
+    n_before = len(trained)
+    path = X.run_experiment("vocabulary", tmp / "features", tmp / "out", log=lambda s: None)
+    words = trained[n_before:]  # the sentence runs of s1 are not reused for the words task
+    assert sorted(words) == sorted((s, ("s1",), "words", f"{s}-words") for s in X.SYSTEMS)
+    result = json.loads(path.read_text())
+    assert "trained on word segments" in result["note"] and set(result["words"]) == {"bin", "blue"}
+    for row in result["rows"]:
+        sentence = 0.05 + 0.01 * X.SYSTEMS.index(row["system"])
+        assert row["run"] == f"runs/s1/{row['system']}-words"
+        assert row["metrics"]["corr2"]["mean"] == pytest.approx(sentence + 0.55)  # mean of the per-word rows
+        assert row["metrics"]["corr2_sentence"]["mean"] == pytest.approx(sentence)
+        assert row["published_corr2"] == X.PUBLISHED["vocabulary"].get(row["system"])

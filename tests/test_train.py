@@ -164,7 +164,70 @@ def test_cli_train_and_clear_errors(feats, tmp_path):
     assert res.exit_code == 0, res.output
     assert "trained gf2s" in res.output and (tmp_path / "run" / "model.ckpt").is_file()
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["speakers"] == ["s1"]
+    res = CliRunner().invoke(app, ["train", "--system", "gf2s", "--features", str(feats), "--out",
+                                   str(tmp_path / "r3"), "--task", "phonemes"])
+    assert res.exit_code != 0 and "unknown task 'phonemes'" in str(res.exception)
     bad = subprocess.run([sys.executable, "-m", "lip2speech", "train", "--system", "gf2s", "--features",
                           str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")], capture_output=True, text=True)
     assert bad.returncode == 2 and "error:" in bad.stderr and "not a features folder" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+GRID_WORDS = ("bin", "blue", "at", "f", "two", "now")
+
+
+def add_alignments(feats, keys, seconds: float = 3.0):
+    """Give generated items GRID-like word alignments: sil, six 0.4 s words from 0.2 s, sil."""
+    import numpy as np
+
+    from lip2speech.features import item_path
+    from lip2speech.fileio import save_npz
+
+    edges = [0.0] + [0.2 + 0.4 * j for j in range(7)] + [seconds]
+    for k in keys:
+        with np.load(item_path(feats, k)) as z:
+            arrays = dict(z)
+        arrays.update(words=np.array(GRID_WORDS), word_names=np.array(["sil", *GRID_WORDS, "sil"]),
+                      word_spans=np.array(list(zip(edges[:-1], edges[1:]))))
+        save_npz(item_path(feats, k), **arrays)
+
+
+@pytest.mark.slow
+def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
+    import numpy as np
+
+    from lip2speech.features import load_item, load_manifest
+    from lip2speech.inference import load_run
+
+    feats = tmp_path / "f"
+    keys = synthetic_features(feats, speakers=1, utterances=8, seed=1, gp_shape=(8, 16), face=32)
+    add_alignments(feats, keys[1:])  # the first utterance has no alignment
+    runs = {}
+    for system, model in (("gf2s", {"lstm": 8, "dense": 16}),
+                          ("lip2audspec", {"lstm": 8, "dense": 16, "filters": [2] * 7})):
+        cfg = load_train_config("fast", {**TINY, "system": system, "model": model, "task": "words"})
+        runs[system] = train_system(cfg, feats, tmp_path / "runs" / f"{system}-words", show_progress=False)
+    out = runs["gf2s"]
+    assert yaml.safe_load((out / "config.yaml").read_text())["task"] == "words"
+    summary = json.loads((out / "summary.json").read_text())
+    split = json.loads((out / "split.json").read_text())
+    with_words = [k for k in split["train"] + split["val"] if k != keys[0]]
+    per_word = {"gf2s": 2, "lip2audspec": 1}  # model windows per 2-slice word
+    assert summary["skipped_no_alignment"] == int(keys[0] not in split["test"])
+    assert summary["train_samples"] == 6 * per_word["gf2s"] * len([k for k in split["train"] if k != keys[0]])
+    assert len(with_words) + summary["skipped_no_alignment"] == len(split["train"]) + len(split["val"])
+    # a sentence run in the same folder is refused; the words run reloads as one
+    with pytest.raises(Lip2SpeechError, match="another configuration"):
+        train_system(load_train_config("fast", TINY), feats, out, show_progress=False)
+    for system, run in runs.items():
+        rec = load_run(run)
+        assert rec.task == "words" and rec.meta["task"] == "words"
+        item = load_item(feats, [k for k in rec.test_keys if k != keys[0]][0])
+        words = rec.predict_words(item)
+        assert [w.word for w in words] == list(GRID_WORDS)
+        for w in words:
+            a, b = int(round(w.start_s / 0.008)), int(round(w.end_s / 0.008))
+            assert w.target.shape == w.pred.shape == (b - a, 128)
+            assert np.array_equal(w.target, item["aud"][a:b]) and np.isfinite(w.pred).all() and w.pred.min() >= 0
+        assert rec.predict_words({**item, "word_times": None}) == []
+    assert len(load_manifest(feats)) == 8

@@ -226,6 +226,9 @@ def train_cmd(
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Train on these speakers only."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file (or packaged name, e.g. fast)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: config, 1; 0 = all cores)."),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="sentence (windows of whole utterances, default) or words (aligned word segments, "
+                             "2 slices each: the vocabulary task)."),
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
     from .train import load_train_config, train_system
@@ -235,6 +238,8 @@ def train_cmd(
         over["speakers"] = _speaker_list(speakers)
     if threads is not None:
         over["threads"] = threads
+    if task is not None:
+        over["task"] = task
     cfg = load_train_config(config, over)
     run = train_system(cfg, features, out)
     summary = (run / "summary.json").read_text() if (run / "summary.json").is_file() else ""

@@ -5,6 +5,8 @@ paired with 26 spectrogram frames obtained by linearly interpolating the utteran
 (8 ms frames) onto 26 equally spaced times per slice (as the study did: 75 frames -> 390 spectrogram frames).
 A model window spans `window_slices` consecutive slices with a hop of one slice (GF2S/GP2S: 1 slice = 200 ms;
 Lip2AudSpec: 2 slices = 400 ms, 200 ms hop); overlapping window predictions are averaged per slice.
+Vocabulary task (TrainConfig.task = "words"): every aligned word is resampled to 2 slices (10 video frames,
+52 spectrogram frames of the word's time span) and cut into the same model windows.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SLICE_FRAMES = 5  # video frames per slice (200 ms at 25 fps)
 SLICE_SPEC = 26  # spectrogram frames per slice after interpolation
 SPEC_FRAME_S = 0.008  # auditory spectrogram frame step (s)
 COMPRESS = 0.3  # the autoencoder works on spectrogram ** 0.3
+SLICES_PER_WORD = 2  # vocabulary task: every word is resampled to 2 slices (10 video frames, 52 spectrogram frames)
 FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horizontal flip
 
 
@@ -264,15 +267,15 @@ def word_segments(word_times: Sequence[tuple[str, float, float]] | None, fps: fl
     for word, start, end in word_times or ():
         if word in ("sil", "sp"):
             continue
-        a = int(np.floor(start * fps))
-        b = min(int(np.ceil(end * fps)), n_frames)
+        a = int(np.floor(start * fps + 1e-6))  # tolerance: 0.6 s * 25 fps must be frame 15, not 16
+        b = min(int(np.ceil(end * fps - 1e-6)), n_frames)
         if b - a >= min_frames:
             out.append((word, a, b))
     return out
 
 
 def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tuple[str, int, int],
-                slices_per_word: int = 2, slice_frames: int = SLICE_FRAMES,
+                slices_per_word: int = SLICES_PER_WORD, slice_frames: int = SLICE_FRAMES,
                 spf: int = SLICE_SPEC) -> tuple[np.ndarray, np.ndarray]:
     """One word as a fixed-size sample (vocabulary task): lip input resampled to slices_per_word * 5 frames,
     spectrogram (of the same time span) resampled to slices_per_word * 26 frames."""
@@ -286,8 +289,34 @@ def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tupl
     else:
         lips = np.einsum("ft,ct...->cf...", w, x[:, a:b])
     aud_t = (np.arange(len(aud)) + 0.5) * SPEC_FRAME_S
-    dst = a / fps + (np.arange(slices_per_word * spf) + 0.5) * (b - a) / fps / (slices_per_word * spf)
-    return lips.astype(np.float32), interp_rows(aud, aud_t, dst)
+    return lips.astype(np.float32), interp_rows(aud, aud_t, word_spec_times(seg, fps, slices_per_word, spf))
+
+
+def word_spec_times(seg: tuple[str, int, int], fps: float, slices_per_word: int = SLICES_PER_WORD,
+                    spf: int = SLICE_SPEC) -> np.ndarray:
+    """Centre times (s) of a word window's slices_per_word * 26 spectrogram frames over video frames [a, b)."""
+    _, a, b = seg
+    return a / fps + (np.arange(slices_per_word * spf) + 0.5) * (b - a) / fps / (slices_per_word * spf)
+
+
+def word_frames(seg: tuple[str, int, int], fps: float, n_aud: int) -> np.ndarray:
+    """Indices of the 8 ms spectrogram frames whose centre lies in the word's video frames [a, b)."""
+    _, a, b = seg
+    t = (np.arange(n_aud) + 0.5) * SPEC_FRAME_S
+    return np.flatnonzero((t >= a / fps) & (t < b / fps))
+
+
+def word_samples(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, segs: Sequence[tuple[str, int, int]],
+                 window_slices: int, slices_per_word: int = SLICES_PER_WORD) -> tuple[np.ndarray, np.ndarray]:
+    """Model windows of every word of an utterance: lips (n_words * W, ...) and compressed target
+    spectrogram windows (n_words * W, window_slices * 26, bins), W = slices_per_word - window_slices + 1
+    windows per word (GF2S/GP2S: the word's 2 slices; Lip2AudSpec: one 2-slice window)."""
+    xs, ys = [], []
+    for seg in segs:
+        lips, spec = word_window(x, aud, kind, fps, seg, slices_per_word)
+        xs.append(cut_windows(lips, kind, slices_per_word, window_slices))
+        ys.append(target_windows(compress(spec), slices_per_word, window_slices))
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 # ---- splits ------------------------------------------------------------------------------------
@@ -386,6 +415,55 @@ class WindowDataset(Dataset):
         if self.do_augment:
             xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
         return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(y[w])
+
+
+class WordDataset(Dataset):
+    """Vocabulary task: (lip window, compressed target window) samples of the aligned words of each utterance,
+    every word resampled to `slices_per_word` slices; utterances without word alignments are left out
+    (`self.skipped` lists them). Same interface as WindowDataset (groups per utterance, LRU cache, epoch)."""
+
+    def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]], kind: str, stats: NormStats,
+                 window_slices: int, augment: bool = False, seed: int = 0, cache_size: int = 16,
+                 slices_per_word: int = SLICES_PER_WORD) -> None:
+        self.load, self.kind, self.stats = load, kind, stats
+        self.window_slices, self.do_augment, self.seed = window_slices, augment, seed
+        self.slices_per_word = slices_per_word
+        per_word = slices_per_word - window_slices + 1
+        self.keys: list[str] = []
+        self.skipped: list[str] = []
+        self.index: list[tuple[int, int]] = []
+        self.groups: list[list[int]] = []
+        for k in keys:
+            item = load(k)
+            n = len(word_segments(item.get("word_times"), float(item["lips"]["fps"]), len(item["lips"]["valid"])))
+            if n == 0:
+                self.skipped.append(k)
+                continue
+            u = len(self.keys)
+            self.keys.append(k)
+            self.groups.append(list(range(len(self.index), len(self.index) + n * per_word)))
+            self.index += [(u, w) for w in range(n * per_word)]
+        self.cache = LRU(cache_size)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _utterance(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        item = self.load(self.keys[u])
+        lips, fps = item["lips"], float(item["lips"]["fps"])
+        segs = word_segments(item.get("word_times"), fps, len(lips["valid"]))
+        x = utterance_input(lips, self.kind, self.stats, item["speaker"])
+        return word_samples(x, np.asarray(item["aud"]), self.kind, fps, segs, self.window_slices,
+                            self.slices_per_word)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        u, w = self.index[i]
+        x, y = self.cache.get(u, lambda: self._utterance(u))
+        xw = x[w]
+        if self.do_augment:
+            xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
+        return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(np.ascontiguousarray(y[w]))
 
 
 class FrameDataset(Dataset):

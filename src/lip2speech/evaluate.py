@@ -2,8 +2,10 @@
 
 Output folder `RUN/eval-<split>/`:
   per_utterance.csv   key, speaker, words, hyp, hyp_orig, corr2, corr2_ae, stoi, estoi, pesq, wacc, wacc_orig, notes
-  per_word.csv        key, word, start_s, end_s, corr2 (each aligned word's span of the spectrograms)
-  summary.json        {run, split, n, reference, invert_iters, created, metrics: {name: mean_ci}}
+  per_word.csv        key, word, start_s, end_s, corr2: sentence runs: each aligned word's span of the utterance's
+                      prediction; words-task runs: each word predicted as a word segment (Reconstructor.predict_words)
+  summary.json        {run, split, task, n, reference, invert_iters, created, metrics: {name: mean_ci},
+                       word_corr2: mean_ci over word occurrences}
   samples/<key>.npz   target, autoencoder, pred spectrograms (N,128); wav_ref, wav_pred (fs Hz); words; corr2s
   samples/<key>.mp4   the silent lip video with the reconstructed speech as its sound track
 """
@@ -237,7 +239,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
         ae = np.asarray(autoencode(item["aud"]), dtype=np.float64) if autoencode is not None else None
         preds[key] = (item, pred, ae)
         words_rows += [{"key": key, "word": w, "start_s": f"{a:.3f}", "end_s": f"{b:.3f}", "corr2": f"{c:.6g}"}
-                       for w, a, b, c in word_corr2(item["aud"], pred, item.get("word_times"))]
+                       for w, a, b, c in _word_scores(rec, item, pred)]
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     wave_keys = list(preds)[: opts.waveform_utterances] if opts.waveform else []
@@ -262,10 +264,19 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
         "run": str(run_dir), "split": split, "n": len(rows), "failures": failures,
         "reference": sorted({r.get("reference", "") for r in rows} - {""}),
         "options": asdict(opts), "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "metrics": summarise(rows),
+        "metrics": summarise(rows), "task": getattr(rec, "task", "sentence"),
+        "word_corr2": mean_ci([float(r["corr2"]) for r in words_rows]),
     }
     write_json(summary_path, summary)
     return out
+
+
+def _word_scores(rec: Any, item: Mapping[str, Any], pred: np.ndarray) -> list[tuple[str, float, float, float]]:
+    """(word, start s, end s, corr2) of every aligned word: a words-task run predicts each word segment on its
+    own (as trained); a sentence run is scored on each word's span of its whole-utterance prediction."""
+    if getattr(rec, "task", "sentence") == "words":
+        return [(w.word, w.start_s, w.end_s, corr2(w.target, w.pred)) for w in rec.predict_words(item)]
+    return word_corr2(item["aud"], pred, item.get("word_times"))
 
 
 def _autoencoder(rec: Any):  # type: ignore[no-untyped-def]

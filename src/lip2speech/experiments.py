@@ -4,6 +4,7 @@ An experiment is described by a YAML file in configs/experiments/ (`single`, `mu
 Output folder DIR (shared by all experiments, so identical runs are trained once):
   runs/<speakers>/<system>/        training run (lip2speech.train) + eval-test/ (lip2speech.evaluate);
                                    systems of one speaker set share the autoencoder run beside them
+  runs/<speakers>/<system>-words/  the same for runs trained on word segments (task: words, vocabulary)
   <experiment>/results.json        rows (system, condition, metrics with 95% CIs, published value), samples
   <experiment>/table.md            the same table as Markdown
 Everything is resumable: finished runs and up-to-date evaluations are reused.
@@ -98,6 +99,11 @@ def conditions(spec: ExperimentSpec, available: Sequence[str]) -> list[tuple[str
     if spec.experiment == "multi":
         return [(f"{n} speaker{'s' if n > 1 else ''}", speakers[:n]) for n in counts]
     return [("+".join(speakers) if len(speakers) <= 3 else f"{len(speakers)} speakers", speakers)]
+
+
+def run_folder(out: Path, speakers: Sequence[str], system: str, task: str = "sentence") -> Path:
+    """Run folder of one system on a speaker set; runs of another task than sentences get their own folder."""
+    return out / "runs" / run_tag(speakers) / (system if task == "sentence" else f"{system}-{task}")
 
 
 def run_tag(speakers: Sequence[str]) -> str:
@@ -258,12 +264,16 @@ def run_experiment(
     pooled: dict[str, list[dict[str, Any]]] = {}
     plan: list[tuple[str, Any, Path]] = []
     errors: dict[Path, str] = {}
+    run_dirs: dict[tuple[str, str], Path] = {}
+    task = str(spec.train_overrides.get("task", "sentence"))
     for cond, spk in conds:
         for system in spec.systems:
-            run_dir = out / "runs" / run_tag(spk) / system
             try:
-                plan.append((f"{kind} {cond} {system}", train_config_for(spec, system, spk), run_dir))
+                cfg = train_config_for(spec, system, spk)
+                run_dirs[cond, system] = run_dir = run_folder(out, spk, system, cfg.task)
+                plan.append((f"{kind} {cond} {system}", cfg, run_dir))
             except Lip2SpeechError as exc:
+                run_dirs[cond, system] = run_dir = run_folder(out, spk, system, task)
                 errors[run_dir] = str(exc)
     errors.update(train_runs(plan, features, jobs=jobs, show_progress=show_progress, log=log))
     if train_only:
@@ -272,7 +282,7 @@ def run_experiment(
     for cond, spk in conds:
         for system in spec.systems:
             step += 1
-            run_dir = out / "runs" / run_tag(spk) / system
+            run_dir = run_dirs[cond, system]
             row: dict[str, Any] = {"system": system, "condition": cond, "n_speakers": len(spk),
                                    "speakers": list(spk), "run": str(run_dir.relative_to(out)),
                                    "published_corr2": None if kind == "single" else _published(kind, system, len(spk))}
@@ -311,7 +321,10 @@ def run_experiment(
                     row["metrics"] = {**row["metrics"], "corr2_sentence": row["metrics"].get("corr2"),
                                       "corr2": mean_ci(per_word[row["system"]])}
                     row["published_corr2"] = _published(kind, row["system"], None)
-        result["note"] = "corr2 per aligned word span, averaged over word occurrences"
+        words_runs = [r for r in rows if r["run"].endswith("-words")]
+        result["note"] = ("corr2 per word segment of runs trained on word segments (2 slices per word), averaged "
+                          "over word occurrences" if words_runs else
+                          "corr2 per aligned word span of sentence-trained runs, averaged over word occurrences")
     # multi-speaker: samples of the largest speaker set (the smaller ones are usually the single-speaker runs)
     ordered = dict(reversed(list(runs_by_condition.items()))) if kind == "multi" else runs_by_condition
     result["samples"] = _samples(ordered, out / kind, spec.split)

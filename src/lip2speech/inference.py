@@ -6,7 +6,7 @@ import json
 import math
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 import torch
@@ -43,6 +43,16 @@ def _load_net(name: str, kwargs: dict, state: dict, prefix: str, path: Path) -> 
     return net.eval()
 
 
+class WordPrediction(NamedTuple):
+    """One aligned word: its original spectrogram frames and the prediction on the same 8 ms grid (linear units)."""
+
+    word: str
+    target: np.ndarray  # (n, 128): the item's spectrogram frames inside the word's span
+    pred: np.ndarray  # (n, 128)
+    start_s: float  # the word's span in seconds (whole video frames)
+    end_s: float
+
+
 class Reconstructor:
     """A trained run: predicts the auditory spectrogram (N, 128, linear units, 8 ms grid) of an utterance."""
 
@@ -66,6 +76,8 @@ class Reconstructor:
             self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
             self.kind, self.window_slices = meta["kind"], int(meta["window_slices"])
             self.stats = D.NormStats.from_dict(meta["stats"])
+        self.task: str = meta.get("task", "sentence")  # sentence | words (what the run was trained on)
+        self.slices_per_word = int(meta.get("slices_per_word", D.SLICES_PER_WORD))
         cfg_path = self.run_dir / "config.yaml"
         self.config = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else meta.get("config", {})
         split_path = self.run_dir / "split.json"
@@ -114,6 +126,38 @@ class Reconstructor:
         lips = item["lips"]
         codes = self.predict_codes(lips, item.get("speaker"))
         return self.decode(codes, len(aud), float(lips["fps"]))
+
+
+    @torch.no_grad()
+    def predict_words(self, item: Mapping[str, Any]) -> list[WordPrediction]:
+        """Every aligned word of `item` (sil/sp skipped) predicted as the vocabulary task does: the word's lips
+        resampled to 2 slices, the predicted 52 frames mapped back onto the word's original 8 ms frames.
+        Empty when the item has no word alignments."""
+        if self.system == "autoencoder":
+            raise Lip2SpeechError("this is an autoencoder run; predict_words needs a gf2s, gp2s or lip2audspec run",
+                                  self.run_dir)
+        lips, aud = item["lips"], np.asarray(item["aud"], np.float32)
+        fps = float(lips["fps"])
+        segs = [s for s in D.word_segments(item.get("word_times"), fps, len(lips["valid"]))
+                if len(D.word_frames(s, fps, len(aud)))]
+        if not segs:
+            return []
+        x = D.utterance_input(lips, self.kind, self.stats, item.get("speaker") or "<unseen>")
+        windows, _ = D.word_samples(x, aud, self.kind, fps, segs, self.window_slices, self.slices_per_word)
+        pred = np.concatenate([self.net(torch.from_numpy(windows[i:i + 64])).numpy()
+                               for i in range(0, len(windows), 64)])
+        per_word = self.slices_per_word - self.window_slices + 1
+        out = []
+        for j, seg in enumerate(segs):
+            codes = D.overlap_average(pred[j * per_word:(j + 1) * per_word], self.slices_per_word,
+                                      self.window_slices)
+            comp = self.ae.decode(torch.from_numpy(codes)).numpy()
+            spec = D.decompress(comp, self.legacy)
+            frames = D.word_frames(seg, fps, len(aud))
+            t = (frames + 0.5) * D.SPEC_FRAME_S
+            on_grid = D.interp_rows(spec, D.word_spec_times(seg, fps, self.slices_per_word), t)
+            out.append(WordPrediction(seg[0], aud[frames], on_grid, seg[1] / fps, seg[2] / fps))
+        return out
 
 
 def load_run(run_dir: str | Path) -> Reconstructor:

@@ -29,6 +29,7 @@ from .fileio import write_json, write_text
 from .models import INPUT_KIND, MODELS, WINDOW_SLICES, build_model, param_count
 
 CONFIG_DIR = Path(__file__).parent / "configs"
+TASKS = ("sentence", "words")  # what a training sample is: a window of an utterance, or an aligned word
 
 
 @dataclass
@@ -48,6 +49,7 @@ class TrainConfig:
     """Everything that defines a training run (saved resolved as config.yaml in the run folder)."""
 
     system: str = "gf2s"
+    task: str = "sentence"  # sentence: windows of whole utterances; words: aligned word segments, 2 slices each
     speakers: tuple[str, ...] = ()  # empty: all speakers of the features folder
     test_speakers: tuple[str, ...] = ()  # non-empty: unseen-speaker split (these speakers are the test set)
     test_fraction: float = 0.2
@@ -85,6 +87,8 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
     cfg = from_dict(TrainConfig, data, str(path or "configs/train.yaml"))
     if cfg.system not in MODELS:
         raise Lip2SpeechError(f"unknown system {cfg.system!r} (choose from {', '.join(MODELS)})", path)
+    if cfg.task not in TASKS:
+        raise Lip2SpeechError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})", path)
     return cfg
 
 
@@ -235,6 +239,7 @@ def _check_run_folder(out_dir: Path, resolved: dict[str, Any]) -> None:
     if not path.is_file():
         return
     old = yaml.safe_load(path.read_text()) or {}
+    old.setdefault("task", "sentence")  # run folders made before the task existed
     ignore = {"threads", "cache_utterances"}
     diff = sorted(k for k in set(old) | set(resolved) if k not in ignore and old.get(k) != resolved.get(k))
     if diff:
@@ -327,6 +332,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
 
     manifest = load_manifest(features_dir)
     counts = {k: e["frames"] for k, e in manifest.items()}
+    skipped = 0
     load = lambda key: load_item(features_dir, key)  # noqa: E731
     meta: dict[str, Any] = {"system": cfg.system, "feature_config": feature_config,
                             "legacy_decompress": cfg.legacy_decompress, "config": resolved}
@@ -347,18 +353,24 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
         ae_kwargs = ae_meta["model_kwargs"]
         model_kwargs = model_kwargs_for(cfg, features_dir, split["train"][0])
         stats = D.compute_stats(kind, lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"]))
-        lips_from = D.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
-        common = dict(counts=counts, load=load, kind=kind, stats=stats, window_slices=ws,
-                      cache_size=cfg.cache_utterances)
-        train_ds = D.WindowDataset(split["train"], augment=cfg.augment, seed=cfg.seed, lips_from=lips_from, **common)
-        val_ds = D.WindowDataset(split["val"], **common)
+        if cfg.task == "words":
+            train_ds, val_ds = _word_datasets(cfg, split, load, kind, stats, ws, features_dir)
+            skipped = len(train_ds.skipped) + len(val_ds.skipped)
+        else:
+            lips_from = D.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
+            common = dict(counts=counts, load=load, kind=kind, stats=stats, window_slices=ws,
+                          cache_size=cfg.cache_utterances)
+            train_ds = D.WindowDataset(split["train"], augment=cfg.augment, seed=cfg.seed, lips_from=lips_from,
+                                       **common)
+            val_ds = D.WindowDataset(split["val"], **common)
         block = max(1, cfg.cache_utterances // 2)
         sampler = D.BlockShuffleSampler(train_ds.groups, block, cfg.seed, dataset=train_ds)
         train_dl = _loader(train_ds, cfg.batch_size, sampler)
         val_dl = _loader(val_ds, cfg.batch_size)
         lr, max_epochs, patience = cfg.lr, cfg.max_epochs, cfg.early_stop_patience
         meta.update(model_kwargs=model_kwargs, ae_kwargs=ae_kwargs, kind=kind, window_slices=ws,
-                    stats=stats.to_dict(), autoencoder_run=str(ae_dir))
+                    stats=stats.to_dict(), autoencoder_run=str(ae_dir), task=cfg.task,
+                    slices_per_word=D.SLICES_PER_WORD)
 
     module = make_module(cfg.system, model_kwargs, ae_kwargs, lr, cfg.lr_factor, cfg.lr_patience, meta)
     if not is_ae:  # start from the finished autoencoder's weights (frozen)
@@ -414,8 +426,30 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
         "best_val_loss": float(ckpt_cb.best_model_score) if ckpt_cb.best_model_score is not None else math.nan,
         "seconds_this_session": time.perf_counter() - t0,
         "train_utterances": len(split["train"]), "autoencoder_run": None if ae_dir is None else str(ae_dir),
+        "task": cfg.task, "train_samples": len(train_ds), "skipped_no_alignment": skipped,
     })
     return out_dir
+
+
+def _word_datasets(cfg: TrainConfig, split: dict[str, list[str]], load: Any, kind: str, stats: D.NormStats,
+                   ws: int, features_dir: Path) -> tuple[D.WordDataset, D.WordDataset]:
+    """Train/validation datasets of the words task (utterances without alignments skipped and reported)."""
+    import sys
+
+    if cfg.shuffle_lips:
+        raise Lip2SpeechError("shuffle_lips is only available for the sentence task", features_dir)
+    common = dict(load=load, kind=kind, stats=stats, window_slices=ws, cache_size=cfg.cache_utterances)
+    train_ds = D.WordDataset(split["train"], augment=cfg.augment, seed=cfg.seed, **common)
+    val_ds = D.WordDataset(split["val"], **common)
+    skipped = len(train_ds.skipped) + len(val_ds.skipped)
+    if not len(train_ds) or not len(val_ds):
+        raise Lip2SpeechError("words task needs word alignments in the features; "
+                              f"{skipped} of {len(split['train']) + len(split['val'])} train/validation "
+                              "utterances have none", features_dir)
+    if skipped:
+        print(f"words task: skipped {skipped} train/validation utterance(s) without word alignments",
+              file=sys.stderr)
+    return train_ds, val_ds
 
 
 def mean_spectrogram(features_dir: str | Path, keys: Sequence[str], n_frames: int = 375) -> np.ndarray:
