@@ -90,3 +90,28 @@ def test_unknown_split_is_a_clear_error(fake_run):
     run, _ = fake_run
     with pytest.raises(Lip2SpeechError, match="unknown split 'dev'"):
         E.evaluate_run(run, "dev", E.EvalOptions(waveform=False), show_progress=False)
+
+
+def test_words_runs_score_each_predicted_word_segment(fake_run, monkeypatch):
+    import lip2speech.inference
+    from lip2speech.inference import WordPrediction
+
+    run, keys = fake_run
+    rng = np.random.default_rng(0)
+    segments = {k: [WordPrediction(w, rng.random((40, 128)), rng.random((40, 128)), 0.2 + i, 0.6 + i)
+                    for i, w in enumerate(("bin", "blue"))] for k in keys}
+
+    class _WordsRun(_FakeRun):
+        task = "words"
+
+        def predict_words(self, item):
+            return segments[item["key"]]
+
+    monkeypatch.setattr(lip2speech.inference, "load_run", lambda d: _WordsRun(run.parent / "features", 0.3))
+    out = E.evaluate_run(run, "test", E.EvalOptions(waveform=False, samples=0), show_progress=False)
+    rows = list(__import__("csv").DictReader(open(out / "per_word.csv")))
+    want = [corr2(w.target, w.pred) for k in sorted(keys[2:]) for w in segments[k]]
+    assert [r["word"] for r in rows] == ["bin", "blue"] * 2 and rows[1]["start_s"] == "1.200"
+    assert [float(r["corr2"]) for r in rows] == pytest.approx(want, abs=1e-5)
+    summary = E.load_summary(out)
+    assert summary["task"] == "words" and summary["word_corr2"]["mean"] == pytest.approx(np.mean(want), abs=1e-5)

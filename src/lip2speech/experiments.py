@@ -301,7 +301,10 @@ def run_experiment(
             rows.append(row)
             runs_by_condition.setdefault(cond, {})[system] = run_dir
             pooled.setdefault(system, []).extend(read_per_utterance(eval_dir / "per_utterance.csv"))
-            log(f"[{step}/{total}] {kind} {cond} {system}: corr2 {summary['metrics']['corr2']['mean']:.3f}")
+            scores = f"corr2 {summary['metrics']['corr2']['mean']:.3f}"
+            if summary.get("task") == "words" and summary.get("word_corr2"):
+                scores = f"corr2 per word {summary['word_corr2']['mean']:.3f} (whole utterances: {scores[6:]})"
+            log(f"[{step}/{total}] {kind} {cond} {system}: {scores}")
     result: dict[str, Any] = {"experiment": kind, "created": _dt.datetime.now().isoformat(timespec="seconds"),
                               "features": str(features), "spec": dataclasses.asdict(spec), "rows": rows}
     if kind == "single":  # the published number is the mean over speakers: add one pooled row per system
