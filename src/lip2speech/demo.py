@@ -102,9 +102,10 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     run_experiment("single", features, exp, speakers=spk[: size.single_speakers], train_only=True, **common)
     run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, train_only=True,
                    **common)
+    run_experiment("vocabulary", features, exp, speakers=spk[:1], train_only=True, **common)
     paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
              run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
-             # per-word scores of the first speaker's runs: no extra training
+             # per-word scores of the first speaker's runs trained on word segments
              run_experiment("vocabulary", features, exp, speakers=spk[:1], **common)]
     stamp("report: writing HTML and Markdown")
     html_path, md_path = build_report(exp, title="lip2speech demo (synthetic corpus)")
