@@ -2,10 +2,12 @@
 parameter count, training time per epoch, inference time per second of video, peak memory (and its growth with
 the number of utterances), and `speak` speed on one core.
 
-    python benchmarks/train.py --features FEATURES --out RUNS [--config train] [--video clip.mp4]
+    python benchmarks/train.py --features FEATURES --out RUNS [--config train] [--systems gf2s] [--jobs 2]
+                               [--memory-check] [--video clip.mp4]
     python benchmarks/train.py --synthetic --out RUNS --config fast      # generated arrays, no video pipeline
 
-Every training runs in its own subprocess so that its peak RSS is its own.
+Every training runs in its own subprocess so that its peak RSS is its own. `--config fast` uses the per-system
+variant configs/fast-<system>.yaml where one exists (as the demo and experiments do).
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ from pathlib import Path
 import numpy as np
 
 SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
-PACKAGED = {"gp2s": "-gp2s", "lip2audspec": "-lip2audspec"}
 
 
 def _config_for(config: str, system: str) -> str:
-    """fast -> fast-gp2s etc. where a per-system packaged variant exists."""
+    """fast -> fast-gf2s, fast-gp2s etc. where a per-system packaged variant exists."""
     from lip2speech.train import CONFIG_DIR
 
-    name = f"{config}{PACKAGED.get(system, '')}"
+    name = f"{config}-{system}"
     return name if (CONFIG_DIR / f"{name}.yaml").is_file() else config
 
 
@@ -105,7 +106,9 @@ def main() -> None:
     ap.add_argument("--synthetic", action="store_true", help="generate array features (4 x 60, seed 0)")
     ap.add_argument("--out", type=Path, default=Path("bench-runs"))
     ap.add_argument("--config", default="train", help="packaged config name or YAML (default: published settings)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset (default: all three)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="trainings run side by side (the first one alone, so that it trains the shared autoencoder)")
     ap.add_argument("--video", type=Path, help="a ~3 s clip for timing `speak` on one core")
     ap.add_argument("--memory-check", action="store_true", help="peak RSS of gf2s training on 1/4 vs all utterances")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
@@ -125,10 +128,27 @@ def main() -> None:
     if features is None:
         raise SystemExit("give --features FEATURES or --synthetic")
 
+    systems = args.systems.split(",")
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise SystemExit(f"unknown system(s): {', '.join(unknown)} (choose from {', '.join(SYSTEMS)})")
+    runs = [(s, shuffled) for s in systems for shuffled in (False, True)]
+
+    def train(job: tuple[str, bool]) -> dict:
+        system, shuffled = job
+        name = f"{system}-shuffled" if shuffled else system
+        over = {"system": system, **({"shuffle_lips": True} if shuffled else {})}
+        return spawn(features, args.out / name, args.config, over)
+
+    done = {runs[0]: train(runs[0])}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        done.update(zip(runs[1:], pool.map(train, runs[1:])))
+
     rows = []
-    for system in args.systems.split(","):
-        real = spawn(features, args.out / system, args.config, {"system": system})
-        shuf = spawn(features, args.out / f"{system}-shuffled", args.config, {"system": system, "shuffle_lips": True})
+    for system in systems:
+        real, shuf = done[(system, False)], done[(system, True)]
         c_real, inf = score(Path(real["run"]), features)
         c_shuf, _ = score(Path(shuf["run"]), features)
         rows.append((system, real, c_real, c_shuf, inf))
@@ -145,7 +165,8 @@ def main() -> None:
     c_ae = float(np.mean([corr2(ae.predict_spectrogram(load_item(features, k)), load_item(features, k)["aud"])
                           for k in ae.test_keys]))
 
-    print(f"\nfeatures: {features}   config: {args.config}   held-out utterances: {len(ae.test_keys)}")
+    print(f"\nfeatures: {features}   config: {args.config}   jobs: {args.jobs}   "
+          f"held-out utterances: {len(ae.test_keys)}")
     print(f"autoencoder held-out reconstruction corr2: {c_ae:.3f}   mean-spectrogram baseline corr2: {c_mean:.3f}")
     hdr = (f"{'system':12s} {'params':>11s} {'corr2':>6s} {'mean':>6s} {'shuffled':>8s} {'gain(min)':>9s} "
            f"{'epochs':>6s} {'s/epoch':>8s} {'infer s/s video':>15s} {'peak MB':>8s}")
