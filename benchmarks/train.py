@@ -25,14 +25,6 @@ import numpy as np
 SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
 
 
-def _config_for(config: str, system: str) -> str:
-    """fast -> fast-gf2s, fast-gp2s etc. where a per-system packaged variant exists."""
-    from lip2speech.train import CONFIG_DIR
-
-    name = f"{config}-{system}"
-    return name if (CONFIG_DIR / f"{name}.yaml").is_file() else config
-
-
 def train_one(args: argparse.Namespace) -> None:
     """Child process: train one system, print JSON with run folder, epochs, seconds per epoch, peak RSS."""
     import csv
@@ -40,7 +32,7 @@ def train_one(args: argparse.Namespace) -> None:
     from lip2speech.train import load_train_config, train_system
 
     over = json.loads(args.overrides)
-    cfg = load_train_config(_config_for(args.config, over["system"]), over)
+    cfg = load_train_config(args.config, over)
     run = train_system(cfg, args.features, args.run, show_progress=False)
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     secs = [float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds")]

@@ -36,6 +36,10 @@ def test_config_files_and_overrides(tmp_path):
     assert (cfg.lr, cfg.batch_size, cfg.lr_factor, cfg.lr_patience) == (1e-4, 32, 0.2, 4)
     fast = load_train_config("fast-gp2s")
     assert fast.system == "gp2s" and fast.model["filters"] == 4 and fast.model["lstm"] == 32
+    # a packaged name picks its per-system variant for the system being trained
+    assert load_train_config("fast", {"system": "gp2s"}).model == fast.model
+    assert load_train_config("fast", {"system": "gf2s"}).model["lstm"] == 128
+    assert load_train_config("fast").model["lstm"] == 32
     p = tmp_path / "c.yaml"
     p.write_text("base: " + str((__import__("lip2speech.train", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
     assert load_train_config(p).seed == 3

@@ -112,15 +112,13 @@ def run_tag(speakers: Sequence[str]) -> str:
 
 
 def train_config_for(spec: ExperimentSpec, system: str, speakers: Sequence[str]):  # type: ignore[no-untyped-def]
-    """The TrainConfig of one run: configs/<train>-<system>.yaml if present, else <train> with system set."""
-    from .train import CONFIG_DIR, load_train_config
+    """The TrainConfig of one run: the spec's train config for `system` (its per-system variant if packaged)."""
+    from .train import load_train_config
 
     train = spec.train.get(system, "train") if isinstance(spec.train, dict) else str(spec.train)
-    per_system = CONFIG_DIR / f"{train}-{system}.yaml"
-    name = str(per_system) if not isinstance(spec.train, dict) and per_system.is_file() else train
     overrides = dict(spec.train_overrides)
     overrides.update(system=system, speakers=list(speakers))
-    return load_train_config(name, overrides)
+    return load_train_config(train, overrides)
 
 
 def _eval_options(spec: ExperimentSpec, extra: dict[str, Any] | None):  # type: ignore[no-untyped-def]

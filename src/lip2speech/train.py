@@ -71,13 +71,20 @@ class TrainConfig:
 
 
 def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """TrainConfig from configs/train.yaml defaults, a YAML file (may name a `base`) and overrides."""
+    """TrainConfig from configs/train.yaml defaults, a YAML file (may name a `base`) and overrides.
+
+    A packaged name (`fast`) resolves to its per-system variant (`fast-gf2s.yaml`) when one exists for the
+    system named in `overrides`.
+    """
     from .config import _merge, read_yaml
 
     data = read_yaml(CONFIG_DIR / "train.yaml")
     if path:
         p = Path(path)
-        if not p.is_file() and (CONFIG_DIR / f"{path}.yaml").is_file():  # a packaged config by name
+        system = (overrides or {}).get("system")
+        if not p.is_file() and system and (CONFIG_DIR / f"{path}-{system}.yaml").is_file():
+            p = CONFIG_DIR / f"{path}-{system}.yaml"
+        elif not p.is_file() and (CONFIG_DIR / f"{path}.yaml").is_file():  # a packaged config by name
             p = CONFIG_DIR / f"{path}.yaml"
         data = _merge(data, read_yaml(p))
     if overrides:
