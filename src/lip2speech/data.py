@@ -372,7 +372,33 @@ class LRU:
         return value
 
 
-class WindowDataset(Dataset):
+class _UtteranceWindows(Dataset):
+    """Samples indexed as (utterance, window); `_utterance(u)` builds one utterance's (inputs, targets) arrays,
+    kept in an LRU cache, and training samples are augmented per (seed, epoch, index)."""
+
+    index: list[tuple[int, int]]
+    cache: LRU
+    kind: str
+    seed: int
+    epoch: int
+    do_augment: bool
+
+    def _utterance(self, u: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        u, w = self.index[i]
+        x, y = self.cache.get(u, lambda: self._utterance(u))
+        xw = x[w]
+        if self.do_augment:
+            xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
+        return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(np.ascontiguousarray(y[w]))
+
+
+class WindowDataset(_UtteranceWindows):
     """(lip window, compressed target spectrogram window) samples streamed from per-utterance items.
 
     `load(key)` returns an item mapping with aud, lips, speaker; `counts[key]` is its number of video frames.
@@ -394,9 +420,6 @@ class WindowDataset(Dataset):
         self.cache = LRU(cache_size)
         self.epoch = 0
 
-    def __len__(self) -> int:
-        return len(self.index)
-
     def _utterance(self, u: int) -> tuple[np.ndarray, np.ndarray]:
         key = self.keys[u]
         item = self.load(key)
@@ -408,16 +431,8 @@ class WindowDataset(Dataset):
         sl = compress(spec_to_slices(np.asarray(item["aud"]), float(item["lips"]["fps"]), n_sl))
         return x, target_windows(sl, n_sl, self.window_slices)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        u, w = self.index[i]
-        x, y = self.cache.get(u, lambda: self._utterance(u))
-        xw = x[w]
-        if self.do_augment:
-            xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
-        return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(y[w])
 
-
-class WordDataset(Dataset):
+class WordDataset(_UtteranceWindows):
     """Vocabulary task: (lip window, compressed target window) samples of the aligned words of each utterance,
     every word resampled to `slices_per_word` slices; utterances without word alignments are left out
     (`self.skipped` lists them). Same interface as WindowDataset (groups per utterance, LRU cache, epoch)."""
@@ -446,9 +461,6 @@ class WordDataset(Dataset):
         self.cache = LRU(cache_size)
         self.epoch = 0
 
-    def __len__(self) -> int:
-        return len(self.index)
-
     def _utterance(self, u: int) -> tuple[np.ndarray, np.ndarray]:
         item = self.load(self.keys[u])
         lips, fps = item["lips"], float(item["lips"]["fps"])
@@ -456,14 +468,6 @@ class WordDataset(Dataset):
         x = utterance_input(lips, self.kind, self.stats, item["speaker"])
         return word_samples(x, np.asarray(item["aud"]), self.kind, fps, segs, self.window_slices,
                             self.slices_per_word)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        u, w = self.index[i]
-        x, y = self.cache.get(u, lambda: self._utterance(u))
-        xw = x[w]
-        if self.do_augment:
-            xw = augment(xw, self.kind, np.random.default_rng((self.seed, self.epoch, i)))
-        return torch.from_numpy(np.ascontiguousarray(xw)), torch.from_numpy(np.ascontiguousarray(y[w]))
 
 
 class FrameDataset(Dataset):
