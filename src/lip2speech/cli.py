@@ -18,6 +18,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _speaker_list(speakers: Optional[list[str]]) -> list[str]:
+    """Repeated and/or comma-separated speaker options ('-s s1,s2 -s s3') as one list."""
+    return [s for item in speakers or [] for s in item.split(",") if s]
+
+
 # ---- corpus (issue: corpus reader + synthetic corpus) -------------------------------------------
 
 corpus_app = typer.Typer(help="Inspect a GRID corpus folder.", no_args_is_help=True)
@@ -37,8 +43,7 @@ def corpus_info(
     from .corpus.grid import describe_scan, scan_corpus
     from .parallel import default_jobs
 
-    wanted = [s for item in speakers for s in item.split(",") if s] if speakers else None
-    scan = scan_corpus(root, wanted, check_media=check_media, jobs=jobs or default_jobs())
+    scan = scan_corpus(root, _speaker_list(speakers) or None, check_media=check_media, jobs=jobs or default_jobs())
     for line in describe_scan(scan):
         typer.echo(line)
 
@@ -194,10 +199,6 @@ def resynth(
 
 
 # ---- prepare / train / speak ---------------------------------------------------------------------
-
-
-def _speaker_list(speakers: Optional[list[str]]) -> list[str]:
-    return [s for item in speakers or [] for s in item.split(",") if s]
 
 
 @app.command("prepare")
