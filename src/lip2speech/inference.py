@@ -171,11 +171,9 @@ def load_run(run_dir: str | Path) -> Reconstructor:
 def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
           n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
     """Reconstruct speech (8 kHz WAV) from the lips of `video`; optionally mux it with the video into an MP4."""
-    import soundfile as sf
-
     from .audio import invert_auditory_spectrogram
+    from .audio.files import write_wav
     from .features import lips_from_track
-    from .fileio import atomic_path
     from .lips import extract_lips
     from .video.io import read_video, write_video
 
@@ -190,8 +188,7 @@ def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video
     wave = np.asarray(invert_auditory_spectrogram(spec, fs=fs, n_iter=n_iter, seed=0), np.float64)
     wave = (0.9 * wave / max(np.max(np.abs(wave)), 1e-9)).astype(np.float32)
     out_wav = Path(out_wav)
-    with atomic_path(out_wav) as tmp:
-        sf.write(str(tmp), wave, fs, format="WAV", subtype="PCM_16")
+    write_wav(out_wav, wave, fs)
     if out_video is not None:
         v = read_video(video)
         write_video(out_video, v.frames, v.fps, audio=wave, audio_fs=fs)
