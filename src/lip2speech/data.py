@@ -98,6 +98,12 @@ def window_starts(n_sl: int, window_slices: int, hop_slices: int = 1) -> np.ndar
     return np.arange(0, max(n_sl - window_slices + 1, 0), hop_slices)
 
 
+def nearest_index(mask: np.ndarray) -> np.ndarray:
+    """For every position, the index of the nearest position where `mask` is True (mask must have one)."""
+    good = np.flatnonzero(mask)
+    return good[np.abs(np.arange(len(mask))[:, None] - good[None]).argmin(1)]
+
+
 def overlap_average(windows: np.ndarray, n_sl: int, window_slices: int, hop_slices: int = 1) -> np.ndarray:
     """Window predictions (W, window_slices * spf, D) -> (n_sl * spf, D), averaging overlapping slices."""
     spf = windows.shape[1] // window_slices
@@ -107,8 +113,7 @@ def overlap_average(windows: np.ndarray, n_sl: int, window_slices: int, hop_slic
         out[s * spf:(s + window_slices) * spf] += windows[w]
         count[s * spf:(s + window_slices) * spf] += 1
     if np.any(count == 0):  # slices no window covers (only when hop > 1): hold the nearest covered value
-        covered = np.flatnonzero(count[:, 0] > 0)
-        idx = covered[np.abs(np.arange(len(count))[:, None] - covered[None]).argmin(1)]
+        idx = nearest_index(count[:, 0] > 0)
         out, count = out[idx], count[idx]
     return (out / count).astype(np.float32)
 
@@ -131,11 +136,9 @@ def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     valid = np.asarray(valid, dtype=bool)
     if valid.all():
         return x
-    good = np.flatnonzero(valid)
-    if good.size == 0:
+    if not valid.any():
         raise Lip2SpeechError("no face found in any frame")
-    idx = good[np.abs(np.arange(len(valid))[:, None] - good[None]).argmin(1)]
-    return x[idx]
+    return x[nearest_index(valid)]
 
 
 def deltas(x: np.ndarray) -> np.ndarray:

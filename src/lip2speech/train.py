@@ -356,8 +356,8 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
         meta.update(model_kwargs=model_kwargs)
     else:
         kind, ws = INPUT_KIND[cfg.system], WINDOW_SLICES[cfg.system]
-        ae_meta = torch.load(ae_dir / "model.ckpt", map_location="cpu", weights_only=False)["lip2speech"]
-        ae_kwargs = ae_meta["model_kwargs"]
+        ae_ckpt = torch.load(ae_dir / "model.ckpt", map_location="cpu", weights_only=False)
+        ae_kwargs = ae_ckpt["lip2speech"]["model_kwargs"]
         model_kwargs = model_kwargs_for(cfg, features_dir, split["train"][0])
         stats = D.compute_stats(kind, lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"]))
         if cfg.task == "words":
@@ -381,7 +381,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
 
     module = make_module(cfg.system, model_kwargs, ae_kwargs, lr, cfg.lr_factor, cfg.lr_patience, meta)
     if not is_ae:  # start from the finished autoencoder's weights (frozen)
-        ae_state = torch.load(ae_dir / "model.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+        ae_state = ae_ckpt["state_dict"]
         module.ae.load_state_dict({k[len("net."):]: v for k, v in ae_state.items() if k.startswith("net.")})
     meta["params"] = param_count(module.net)
 
