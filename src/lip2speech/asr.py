@@ -6,8 +6,8 @@ import functools
 from typing import Sequence
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from .audio.io import resample_exact
 from .corpus.grammar import SLOTS
 from .errors import Lip2SpeechError
 
@@ -47,9 +47,7 @@ def _to_int16(audio: np.ndarray, fs: int) -> np.ndarray:
         raise Lip2SpeechError(f"audio must be 1-D (or 2-D multi-channel), got shape {x.shape}")
     if fs <= 0:
         raise Lip2SpeechError(f"sampling rate must be positive, got {fs}")
-    if fs != ASR_FS:
-        g = np.gcd(int(fs), ASR_FS)
-        x = resample_poly(x, ASR_FS // g, int(fs) // g)
+    x = resample_exact(x, fs, ASR_FS)
     x = np.nan_to_num(x - x.mean()) if x.size else x
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak > 0:

@@ -11,9 +11,9 @@ import warnings
 from typing import Sequence
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .asr import recognise_grid, word_accuracy
+from .audio.io import resample_exact
 from .errors import Lip2SpeechError
 
 __all__ = [
@@ -40,13 +40,6 @@ def _pair(ref: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     deg = np.asarray(deg, dtype=np.float64).ravel()
     n = min(ref.size, deg.size)
     return ref[:n], deg[:n]
-
-
-def _resample(x: np.ndarray, fs: int, to: int) -> np.ndarray:
-    if fs == to:
-        return x
-    g = math.gcd(int(fs), int(to))
-    return resample_poly(x, to // g, int(fs) // g)
 
 
 def stoi_detail(ref: np.ndarray, deg: np.ndarray, fs: int, extended: bool = False) -> tuple[float, str]:
@@ -87,7 +80,7 @@ def pesq_nb_detail(ref: np.ndarray, deg: np.ndarray, fs: int) -> tuple[float, st
     from pesq import pesq as _pesq
 
     ref, deg = _pair(ref, deg)
-    ref, deg = _resample(ref, fs, 8000), _resample(deg, fs, 8000)
+    ref, deg = resample_exact(ref, fs, 8000), resample_exact(deg, fs, 8000)
     if ref.size < 2000:
         return float("nan"), f"signal too short for PESQ ({ref.size / 8000:.2f} s < 0.25 s)"
     if not np.any(ref) or not np.any(deg):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,6 +25,14 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         return x
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     return resample_poly(x, ratio.numerator, ratio.denominator, window=("kaiser", 8.0))
+
+
+def resample_exact(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:
+    """Resample between integer rates (Hz) by their exact ratio with scipy's default polyphase filter."""
+    if int(fs_in) == int(fs_out):
+        return np.asarray(x)
+    g = math.gcd(int(fs_in), int(fs_out))
+    return resample_poly(x, int(fs_out) // g, int(fs_in) // g)
 
 
 def normalise(x: np.ndarray, path: str | Path | None = None) -> np.ndarray:
@@ -86,8 +95,4 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, float]:
 def load_audio(path: str | Path, fs: int = 8000) -> np.ndarray:
     """Load a WAV/audio file or a video's audio track as mono at `fs` Hz, zero mean and unit variance (float64)."""
     x, fs_in = read_audio(path)
-    if x.size == 0:
-        raise Lip2SpeechError("audio is empty (0 samples)", path)
-    if not np.all(np.isfinite(x)):
-        raise Lip2SpeechError("audio contains NaN or infinite samples", path)
     return normalise(resample(x, fs_in, fs), path)

@@ -19,18 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.io import resample_exact
 from ..errors import Lip2SpeechError
 from ..fileio import save_npz, write_json, write_text
 from ..parallel import JobReport, run_jobs
 from .articulation import PARAMS, articulate
 from .face import Appearance, Motion, make_portrait, render
 from .grammar import SLOTS, name_from_sentence
+from .grid import ALIGN_UNITS_PER_S
 from .speech import Voice, synthesise
 
 FPS = 25.0
 FS = 16000  # Hz, audio written to disk and muxed into the video
 DURATION = 3.0  # s per utterance, as GRID
-ALIGN_UNITS = 25000  # GRID alignment time units per second
+ALIGN_UNITS = int(ALIGN_UNITS_PER_S)  # GRID alignment time units per second
 # eSpeak NG voice variants: the six that pocketsphinx understands best come first, then two weaker ones.
 # f2, f3 and f5 are left out: their breathy noise differs from process to process (not reproducible).
 _VARIANTS = ("m1", "m2", "m5", "m6", "f1", "f4")
@@ -147,15 +149,6 @@ def _portrait(look: Appearance):
     return make_portrait(look)
 
 
-def _resample(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(fs_in, fs_out)
-    return resample_poly(x, fs_out // g, fs_in // g).astype(np.float32)
-
-
 def generate_utterance(utt: Utterance) -> str:
     """Synthesise one utterance and write its video, WAV, alignment and ground truth; return `spk/uid`."""
     from ..video.io import write_video
@@ -163,7 +156,7 @@ def generate_utterance(utt: Utterance) -> str:
     rng = np.random.default_rng(utt.seed)
     spk = utt.speaker
     speech = synthesise(list(utt.words), spk.voice)
-    audio = _resample(speech.samples, speech.fs, FS)
+    audio = resample_exact(speech.samples, speech.fs, FS).astype(np.float32)
     talk = len(audio) / FS
     lead_in = float(rng.uniform(0.35, 0.8))
     duration = DURATION
