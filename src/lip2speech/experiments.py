@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .corpus.grid import natural_key
 from .errors import Lip2SpeechError
 from .fileio import write_json, write_text
 
@@ -54,7 +54,7 @@ class ExperimentSpec:
 
 def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentSpec:
     """The experiment `name` (single, multi, vocabulary) or a YAML path, with `overrides` applied."""
-    from .config import _merge, from_dict, read_yaml
+    from .config import load_config
 
     path = Path(name)
     if not path.is_file():
@@ -62,10 +62,7 @@ def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> Expe
         if not path.is_file():
             have = ", ".join(p.stem for p in sorted(EXPERIMENTS_DIR.glob("*.yaml")) if p.stem != "base")
             raise Lip2SpeechError(f"unknown experiment {name!r} (choose from {have} or give a YAML path)")
-    data = read_yaml(path)
-    if overrides:
-        data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
-    spec = from_dict(ExperimentSpec, data, str(path))
+    spec = load_config(ExperimentSpec, path, {k: v for k, v in (overrides or {}).items() if v is not None})
     if spec.experiment not in PUBLISHED:
         raise Lip2SpeechError(f"experiment must be one of {', '.join(PUBLISHED)}, got {spec.experiment!r}", path)
     unknown = [s for s in spec.systems if s not in SYSTEMS]
@@ -76,13 +73,9 @@ def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> Expe
     return spec
 
 
-def _natural(s: str) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
-
-
 def conditions(spec: ExperimentSpec, available: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """(condition name, speakers) of every training run of the experiment."""
-    available = sorted(available, key=_natural)
+    available = sorted(available, key=natural_key)
     speakers = tuple(spec.speakers) or tuple(available)
     missing = [s for s in speakers if s not in available]
     if spec.experiment == "multi":

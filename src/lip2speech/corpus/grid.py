@@ -65,7 +65,7 @@ class CorpusScan:
     @property
     def speakers(self) -> list[str]:
         """Speaker names in natural order (s1, s2, ..., s10)."""
-        return sorted({u.speaker for u in self.utterances}, key=_natural)
+        return sorted({u.speaker for u in self.utterances}, key=natural_key)
 
     def by_speaker(self) -> dict[str, list[Utterance]]:
         """Utterances grouped per speaker, speakers in natural order."""
@@ -80,7 +80,8 @@ class CorpusScan:
         return float(sum(self.durations.values()))
 
 
-def _natural(name: str) -> tuple:
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically (s2 before s10)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
@@ -127,7 +128,7 @@ def _subdirs(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: _natural(p.name))
+                  key=lambda p: natural_key(p.name))
 
 
 def _video_dirs(spk_dir: Path) -> list[Path]:
@@ -223,21 +224,22 @@ def _route_folders(root: Path, videos: dict[str, dict[str, Path]], report: set[s
     return audio, align
 
 
+def _first_in_dirs(dirs: list[Path], suffix: str) -> dict[str, Path]:
+    """Lower-case stem -> the first `suffix` file with that stem, searching `dirs` in order (copies are normal)."""
+    out: dict[str, Path] = {}
+    for f in (f for d in dict.fromkeys(dirs) for f in _files(d, (suffix,))):
+        out.setdefault(f.stem.lower(), f)
+    return out
+
+
 def _speaker_utterances(root: Path, speaker: str, spk_dir: Path, video_of: dict[str, Path],
                         audio_dirs: list[Path], align_dirs: list[Path], problems: list[str]) -> list[Utterance]:
-    flat = spk_dir == root
     audio_dirs = [spk_dir, spk_dir / "audio"] + audio_dirs
     align_dirs = [spk_dir, spk_dir / "align", spk_dir / "alignments"] + align_dirs
     # Several copies of one clip's audio/alignment in different folders are normal: take the first quietly.
-    audio_of: dict[str, Path] = {}
-    for f in (f for d in dict.fromkeys(audio_dirs) for f in _files(d, (".wav",))):
-        audio_of.setdefault(f.stem.lower(), f)
-    align_of: dict[str, Path] = {}
-    for f in (f for d in dict.fromkeys(align_dirs) for f in _files(d, (".align",))):
-        align_of.setdefault(f.stem.lower(), f)
-    if flat:  # `<root>/align/*.align` when the root itself is the speaker
-        for f in _files(root / "align", (".align",)):
-            align_of.setdefault(f.stem.lower(), f)
+    # (for a flat root that is itself the speaker, `spk_dir / "align"` is `<root>/align/*.align`)
+    audio_of = _first_in_dirs(audio_dirs, ".wav")
+    align_of = _first_in_dirs(align_dirs, ".align")
 
     utterances = []
     for stem, video in video_of.items():
@@ -360,17 +362,17 @@ def scan_corpus(
         wanted = list(dict.fromkeys(speakers))
         for s in wanted:
             if s not in found:
-                problems.append(f"{root}: speaker {s} not found (have {', '.join(sorted(found, key=_natural))})")
+                problems.append(f"{root}: speaker {s} not found (have {', '.join(sorted(found, key=natural_key))})")
         if not set(wanted) & found.keys():
             raise Lip2SpeechError(f"none of the speakers {', '.join(wanted)} found", root)
     else:
         wanted = list(found)
-    chosen = sorted(set(wanted) & found.keys(), key=_natural)
+    chosen = sorted(set(wanted) & found.keys(), key=natural_key)
 
     # Videos of every speaker (also unselected ones) tell which speaker each audio/alignment folder belongs to.
     scratch: list[str] = []
     videos = {spk: _video_index(root, folder, problems if spk in chosen else scratch)
-              for spk, folder in sorted(found.items(), key=lambda kv: _natural(kv[0]))}
+              for spk, folder in sorted(found.items(), key=lambda kv: natural_key(kv[0]))}
     audio_dirs, align_dirs = _route_folders(root, videos, set(chosen), problems)
     utterances: list[Utterance] = []
     for spk in chosen:
