@@ -23,10 +23,7 @@ import torch  # noqa: E402
 
 from lip2speech.audio import auditory_spectrogram, invert_auditory_spectrogram, load_nsl_filters  # noqa: E402
 from lip2speech.audio.model import AuditoryModel  # noqa: E402
-
-
-def corr2(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+from lip2speech.metrics import corr2  # noqa: E402
 
 
 def best_time(fn, repeats: int) -> tuple[float, float]:

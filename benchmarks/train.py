@@ -154,8 +154,8 @@ def main() -> None:
     ae = load_run(ae_run)
     from lip2speech.metrics import corr2
 
-    c_ae = float(np.mean([corr2(ae.predict_spectrogram(load_item(features, k)), load_item(features, k)["aud"])
-                          for k in ae.test_keys]))
+    items = (load_item(features, k) for k in ae.test_keys)
+    c_ae = float(np.mean([corr2(ae.predict_spectrogram(it), it["aud"]) for it in items]))
 
     print(f"\nfeatures: {features}   config: {args.config}   jobs: {args.jobs}   "
           f"held-out utterances: {len(ae.test_keys)}")

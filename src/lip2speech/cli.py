@@ -122,10 +122,10 @@ _AUDIO_IN_SUFFIXES = {".wav", ".flac", ".ogg", ".mpg", ".mpeg", ".mp4", ".avi", 
 
 def _audio_batch(fn, inputs: list[Path], out: Path, suffix: str, jobs: int, desc: str, plot: Optional[Path] = None):
     """Run fn(src, dst[, plot]) over inputs: one input -> out is the file; several -> out is a folder."""
-    from .audio.files import expand_inputs
+    from .audio.files import SPECTROGRAM_SUFFIXES, expand_inputs
     from .parallel import run_jobs
 
-    files = expand_inputs(inputs, _AUDIO_IN_SUFFIXES | {".npy", ".npz"})
+    files = expand_inputs(inputs, _AUDIO_IN_SUFFIXES | SPECTROGRAM_SUFFIXES)
     if len(files) == 1 and not (out.is_dir() or len(inputs) > 1 or inputs[0].is_dir()):
         return [fn((files[0], out, plot))], []
     items = [(f, out / f"{f.stem}{suffix}", None if plot is None else plot / f"{f.stem}.png") for f in files]

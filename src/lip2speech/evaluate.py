@@ -310,8 +310,6 @@ def _split_keys(run_dir: Path, split: str, rec: Any) -> list[str]:
         if split not in splits:
             raise Lip2SpeechError(f"unknown split '{split}' (have {', '.join(splits)})", path)
         return sorted(splits[split])
-    if split == "test" and getattr(rec, "test_keys", None) is not None:
-        return sorted(rec.test_keys)
     raise Lip2SpeechError("run has no split.json", run_dir)
 
 

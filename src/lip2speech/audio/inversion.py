@@ -52,11 +52,6 @@ def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0) -> np.ndar
     return _unit(x)
 
 
-def _relative_error(model: AuditoryModel, x: np.ndarray, aud: np.ndarray) -> float:
-    v = model.integrate(model.lateral(x))
-    return float(np.sum((v - aud) ** 2) / np.sum(aud**2))
-
-
 def nsl_projection(
     aud: np.ndarray, model: AuditoryModel, n_iter: int, x0: np.ndarray,
     progress: Callable[[int], None] | None = None,
