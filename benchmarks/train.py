@@ -1,9 +1,10 @@
 """Train all systems side by side and print: held-out corr2 vs the mean-spectrogram and shuffled-lips controls,
 parameter count, training time per epoch, inference time per second of video, peak memory (and its growth with
-the number of utterances), and `speak` speed on one core.
+the number of utterances), `speak` speed on one core, and per system the training samples per second on every
+accelerator found (the CPU, and a CUDA GPU when there is one).
 
     python benchmarks/train.py --features FEATURES --out RUNS [--config train] [--systems gf2s] [--jobs 2]
-                               [--memory-check] [--video clip.mp4]
+                               [--memory-check] [--video clip.mp4] [--accelerators cpu,gpu] [--speed-only]
     python benchmarks/train.py --synthetic --out RUNS --config fast      # generated arrays, no video pipeline
 
 Every training runs in its own subprocess so that its peak RSS is its own. `--config fast` uses the per-system
@@ -39,7 +40,7 @@ def train_one(args: argparse.Namespace) -> None:
     summary = json.loads((run / "summary.json").read_text())
     print("RESULT " + json.dumps({
         "run": str(run), "params": summary["params"], "epochs": len(secs),
-        "epoch_s": float(np.median(secs)) if secs else float("nan"),
+        "epoch_s": float(np.median(secs)) if secs else float("nan"), "train_samples": summary["train_samples"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
@@ -78,18 +79,37 @@ def score(run: Path, features: Path) -> tuple[float, float]:
 
 def mean_baseline(run: Path, features: Path) -> float:
     """corr2 of the time-aligned mean training spectrogram against every held-out utterance."""
-    from lip2speech.data import interp_matrix
+    from lip2speech.controls import MeanSpectrogram
     from lip2speech.features import load_item
     from lip2speech.metrics import corr2
-    from lip2speech.train import mean_spectrogram
 
     split = json.loads((run / "split.json").read_text())
-    mean = mean_spectrogram(features, split["train"])
-    out = []
-    for k in split["test"]:
-        aud = load_item(features, k)["aud"]
-        out.append(corr2(interp_matrix(np.linspace(0, 1, len(mean)), np.linspace(0, 1, len(aud))) @ mean, aud))
+    control = MeanSpectrogram(features, split["train"])
+    out = [corr2(control.predict_spectrogram(item), item["aud"]) for item in (load_item(features, k)
+                                                                             for k in split["test"])]
     return float(np.nanmean(out))
+
+
+def found_accelerators() -> list[str]:
+    """The CPU, and a CUDA GPU when torch sees one."""
+    import torch
+
+    return ["cpu"] + (["gpu"] if torch.cuda.device_count() > 0 else [])
+
+
+def speed_table(features: Path, args: argparse.Namespace, systems: list[str]) -> None:
+    """Per system and accelerator: a short training (one device, its own run folder beside the others, sharing
+    their autoencoder), printed as training samples per second of an epoch (median; validation included)."""
+    accelerators = args.accelerators.split(",") if args.accelerators else found_accelerators()
+    print(f"\ntraining speed ({args.speed_epochs} epochs each, one device):")
+    print(f"{'system':12s} {'accelerator':>11s} {'samples':>8s} {'s/epoch':>8s} {'samples/s':>10s}")
+    for system in systems:
+        for acc in accelerators:
+            over = {"system": system, "accelerator": acc, "devices": 1, "max_epochs": args.speed_epochs,
+                    "early_stop_patience": args.speed_epochs}
+            res = spawn(features, args.out / f"{system}-speed-{acc}", args.config, over)
+            print(f"{system:12s} {acc:>11s} {res['train_samples']:8d} {res['epoch_s']:8.2f} "
+                  f"{res['train_samples'] / res['epoch_s']:10.1f}", flush=True)
 
 
 def main() -> None:
@@ -103,6 +123,10 @@ def main() -> None:
                     help="trainings run side by side (the first one alone, so that it trains the shared autoencoder)")
     ap.add_argument("--video", type=Path, help="a ~3 s clip for timing `speak` on one core")
     ap.add_argument("--memory-check", action="store_true", help="peak RSS of gf2s training on 1/4 vs all utterances")
+    ap.add_argument("--accelerators", help="comma list for the samples-per-second table (default: cpu, and gpu "
+                                           "when CUDA is available)")
+    ap.add_argument("--speed-epochs", type=int, default=3, help="epochs of every samples-per-second run (median)")
+    ap.add_argument("--speed-only", action="store_true", help="only the samples-per-second table")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
@@ -124,6 +148,8 @@ def main() -> None:
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         raise SystemExit(f"unknown system(s): {', '.join(unknown)} (choose from {', '.join(SYSTEMS)})")
+    if args.speed_only:
+        return speed_table(features, args, systems)
     runs = [(s, shuffled) for s in systems for shuffled in (False, True)]
 
     def train(job: tuple[str, bool]) -> dict:
@@ -168,6 +194,8 @@ def main() -> None:
         print(f"{system:12s} {real['params']:11,d} {c_real:6.3f} {c_mean:6.3f} {c_shuf:8.3f} {gain:9.3f} "
               f"{real['epochs']:6d} {real['epoch_s']:8.2f} {inf:15.4f} {real['peak_rss_mb']:8.0f}")
 
+    speed_table(features, args, systems)
+
     if args.memory_check:
         from lip2speech.features import load_manifest
 
@@ -185,7 +213,7 @@ def main() -> None:
     if args.video:
         import torch
 
-        from lip2speech.inference import speak
+        from lip2speech.speak import speak
         from lip2speech.video.io import video_info
 
         torch.set_num_threads(1)

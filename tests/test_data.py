@@ -182,3 +182,65 @@ def test_word_dataset_skips_utterances_without_alignments():
     x, y = ds[3]
     assert tuple(x.shape) == (3, 5, 4, 6) and tuple(y.shape) == (26, 128)
     assert ds.groups == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_study_gf_input_is_26_steps_of_21_values_per_slice():
+    from scipy.ndimage import map_coordinates
+
+    rng = np.random.default_rng(0)
+    lips = _lips(rng)
+    st = D.compute_stats("gf", lambda: iter([("a", lips)]))
+    x = D.utterance_input(lips, "gf", st, "a", gf_input="study")
+    assert x.shape == (15 * 26, 21) and D.gf_width("study") == 21 and D.slice_steps("gf", "study") == 26
+    norm = D.normalised_lips(lips, "gf", st, "a")
+    coords = D.study_steps(15)
+    assert coords[0] == pytest.approx(0.5 * 5 / 26 - 0.5) and coords[-1] == pytest.approx(74 + 0.5 - 0.5 * 5 / 26)
+    want = map_coordinates(norm[:, 2].astype(np.float64), coords[None], order=3, mode="nearest")
+    assert np.allclose(x[:, 2], want, atol=1e-5)  # cubic spline over the whole utterance
+    assert np.allclose(x[1:, 9], np.diff(x[:, 2]), atol=1e-6) and x[0, 9] == 0  # first differences
+    assert np.allclose(x[1:, 16], np.diff(x[:, 9]), atol=1e-6)  # second differences
+    w = D.cut_windows(x, "gf", 15, 1, D.slice_steps("gf", "study"))
+    assert w.shape == (15, 26, 21) and np.array_equal(w[3], x[78:104])
+    assert D.slice_steps("gp", "study") == 5 and D.utterance_input(lips, "gf", st, "a").shape == (75, 14)
+    with pytest.raises(Lip2SpeechError, match="unknown gf_input"):
+        D.utterance_input(lips, "gf", st, "a", gf_input="splines")
+
+
+def test_flip_of_the_study_input_negates_centroid_x_and_orientation_in_every_block():
+    g = np.random.default_rng(0).random((26, 21)).astype(np.float32)
+    flips = [f for f in (D.augment(g, "gf", np.random.default_rng(s)) for s in range(30))
+             if not np.array_equal(f, g) and np.array_equal(f[:, 0], g[:, 0])]
+    assert flips, "no flip drawn"
+    f = flips[0]
+    neg = [3, 6, 10, 13, 17, 20]
+    assert np.array_equal(f[:, neg], -g[:, neg])
+    keep = [c for c in range(21) if c not in neg]
+    assert np.array_equal(f[:, keep], g[:, keep])  # the time order is kept (the study reversed it: a bug)
+
+
+def test_study_words_are_splined_to_52_steps():
+    x = np.repeat(np.arange(75, dtype=np.float32)[:, None], 7, 1)  # normalised GF = frame index
+    aud = np.random.default_rng(1).random((375, 128)).astype(np.float32)
+    segs = D.word_segments([("sil", 0.0, 0.6), ("bin", 0.6, 1.0)], 25.0, 75)
+    xs, ys = D.word_samples(x, aud, "gf", 25.0, segs, 1, gf_input="study")
+    assert xs.shape == (2, 26, 21) and ys.shape == (2, 26, 128)
+    steps = xs[:, :, 0].ravel()
+    assert steps[0] == pytest.approx(15) and steps[-1] == pytest.approx(24)  # the word's frames [15, 25)
+    assert np.allclose(xs[0, 1:, 7], np.diff(xs[0, :, 0]), atol=1e-5)
+
+
+def test_study_split_protocol():
+    keys = [f"s1/u{i}" for i in range(120)] + [f"s2/v{i}" for i in range(10)]
+    sp = D.split_keys(keys, protocol="study")
+    s1 = sorted((k for k in keys if k.startswith("s1/")), key=lambda k: int(k[4:]))  # natural file order
+    assert [k for k in sp["train"] if k.startswith("s1/")] == s1[:80]
+    assert [k for k in sp["test"] if k.startswith("s1/")] == s1[80:100]
+    assert [k for k in sp["val"] if k.startswith("s1/")] == s1[80:90]  # validation is part of test
+    s2 = [f"s2/v{i}" for i in range(10)]
+    assert [k for k in sp["train"] if k.startswith("s2/")] == s2[:8]
+    assert [k for k in sp["test"] if k.startswith("s2/")] == s2[8:] and "s2/v8" in sp["val"]
+    assert sp == D.split_keys(list(reversed(keys)), 0.5, 0.5, seed=3, protocol="study")
+    with pytest.raises(Lip2SpeechError, match="unseen-speaker"):
+        D.split_keys(keys, test_speakers=("s2",), protocol="study")
+    with pytest.raises(Lip2SpeechError, match="unknown split protocol"):
+        D.split_keys(keys, protocol="theirs")

@@ -41,12 +41,20 @@ def test_word_corr2_slices_each_aligned_word():
 class _FakeRun:
     """Stands in for inference.Reconstructor: prediction = target + seeded noise."""
 
+    fs = 8000  # Reconstructor.fs: the audio rate of the run's features (Hz)
+    reads_words = False  # Reconstructor.reads_words: only gu2s runs read the words from the lips
+
     def __init__(self, features_dir: Path, noise: float) -> None:
         self.features_dir, self.noise, self.meta, self.system = features_dir, noise, {}, "gf2s"
 
     def predict_spectrogram(self, item):
         rng = np.random.default_rng(len(item["key"]))
         return item["aud"] + self.noise * rng.random(item["aud"].shape)
+
+    def check_features(self, features_dir):
+        from lip2speech.features import FEATURE_CONFIG, check_features_config
+
+        check_features_config(features_dir, FEATURE_CONFIG)
 
 
 @pytest.fixture()
@@ -115,3 +123,46 @@ def test_words_runs_score_each_predicted_word_segment(fake_run, monkeypatch):
     assert [float(r["corr2"]) for r in rows] == pytest.approx(want, abs=1e-5)
     summary = E.load_summary(out)
     assert summary["task"] == "words" and summary["word_corr2"]["mean"] == pytest.approx(np.mean(want), abs=1e-5)
+
+
+def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+    from lip2speech.errors import Lip2SpeechError
+    from lip2speech.features import item_path, synthetic_features, write_manifest
+
+    run, _ = fake_run
+    other = tmp_path / "my-recordings"
+    okeys = synthetic_features(other, speakers=2, utterances=3, seed=5, frames=50)
+    item_path(other, okeys[1]).write_bytes(b"not an npz")  # a corrupt item: reported and skipped
+    opts = E.EvalOptions(waveform=False, samples=0)
+    out = E.evaluate_run(run, options=opts, features=other, show_progress=False)
+    assert out == run / "eval-my-recordings"
+    summary = E.load_summary(out)
+    assert summary["n"] == 5 and summary["features"] == str(other.resolve())
+    assert len(summary["failures"]) == 1 and summary["failures"][0].startswith(f"{okeys[1]}: ")
+    assert "unreadable features item" in summary["failures"][0]
+    rows = E.read_per_utterance(out / "per_utterance.csv")
+    assert [r["key"] for r in rows] == [k for k in okeys if k != okeys[1]]
+    out2 = E.evaluate_run(run, options=opts, features=other, speakers=["s2"], show_progress=False)
+    assert out2 == out and E.load_summary(out)["n"] == 3  # another scope: recomputed
+    res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--no-waveform", "-s", "s1"])
+    assert res.exit_code == 0, res.output
+    assert f"skipped: {okeys[1]}" in res.output and "eval-my-recordings" in res.output
+    res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--split", "test"])
+    assert res.exit_code != 0 and "not both" in str(res.exception)
+    with pytest.raises(Lip2SpeechError, match="speakers not in the features folder: s9"):
+        E.evaluate_run(run, options=opts, features=other, speakers=["s9"], show_progress=False)
+    empty = tmp_path / "empty"
+    write_manifest(empty, [])
+    with pytest.raises(Lip2SpeechError, match="no utterances to evaluate"):
+        E.evaluate_run(run, options=opts, features=empty, show_progress=False)
+    wide = tmp_path / "wide"
+    write_manifest(wide, [], fs=16000)
+    with pytest.raises(Lip2SpeechError, match="another configuration") as err:
+        E.evaluate_run(run, options=opts, features=wide, show_progress=False)
+    assert "\n" not in str(err.value)
+    test_split = tmp_path / "test"
+    synthetic_features(test_split, speakers=1, utterances=1, seed=6, frames=50)
+    assert E.evaluate_run(run, options=opts, features=test_split, show_progress=False).name == "eval-features-test"

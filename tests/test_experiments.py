@@ -33,12 +33,37 @@ def test_published_values_match_the_specification_document():
         pytest.skip(f"specification not found at {DOC}")
     text = DOC.read_text()
     single = re.search(r"GP2S (\d\.\d+), GF2S (\d\.\d+), Lip2AudSpec (\d\.\d+)", text).groups()
-    assert [X.PUBLISHED["single"][s] for s in ("gp2s", "gf2s", "lip2audspec")] == [float(v) for v in single]
+    assert [X.HEADLINE["single"][s] for s in ("gp2s", "gf2s", "lip2audspec")] == [float(v) for v in single]
     for label, system in (("GF2S", "gf2s"), ("GP2S", "gp2s"), ("Lip2AudSpec", "lip2audspec")):
         m = re.search(rf"{label} " + ", ".join([r"(\d\.\d+)"] * 5), text)
-        assert list(X.PUBLISHED["multi"][system].values()) == [float(v) for v in m.groups()]
+        assert [v["train"] for v in X.PUBLISHED["multi"][system].values()] == [float(v) for v in m.groups()]
+        assert all(v["test"] is None for v in X.PUBLISHED["multi"][system].values())  # none published
     vocab = re.search(r"GP2S (\d\.\d+), GF2S (\d\.\d+) on average", text).groups()
-    assert [X.PUBLISHED["vocabulary"]["gp2s"], X.PUBLISHED["vocabulary"]["gf2s"]] == [float(v) for v in vocab]
+    assert [X.HEADLINE["vocabulary"]["gp2s"], X.HEADLINE["vocabulary"]["gf2s"]] == [float(v) for v in vocab]
+
+
+def test_published_train_and_test_values_match_the_spreadsheet_table():
+    if not DOC.is_file():
+        pytest.skip(f"specification not found at {DOC}")
+    table = DOC.read_text().split("What the published numbers are")[1]
+    names = {"Lip2AudSpec": "lip2audspec", "GP2S": "gp2s", "GF2S": "gf2s"}
+    speakers = ("s1", "s16", "s25", "s27")
+    seen = 0
+    for label, system in names.items():
+        m = re.search(rf"\| {label} \| (\d\.\d+) \((.*?)\) \| (\d\.\d+) \((.*?)\) \|", table)
+        pub = X.PUBLISHED["single"][system]
+        assert pub["mean"] == {"train": float(m.group(1)), "test": float(m.group(3))}
+        for col, kind in ((2, "train"), (4, "test")):
+            values = dict(re.findall(r"(s\d+) (\d\.\d+)", m.group(col)))
+            assert {s: pub[s][kind] for s in speakers} == {s: float(values[s]) for s in speakers}
+            seen += 1
+        v = re.search(rf"\| {label} \| (\d\.\d+) \| (\d\.\d+) \|", table)
+        if v:
+            assert X.PUBLISHED["vocabulary"][system]["mean"] == {"train": float(v.group(1)), "test": float(v.group(2))}
+    assert seen == 6 and "lip2audspec" not in X.PUBLISHED["vocabulary"]
+    assert X.published("single", "gf2s", "s1") == {"train": 0.679, "test": 0.328}
+    assert X.published("single", "gf2s", "s2") == {"train": None, "test": None}
+    assert X.published("vocabulary", "gp2s", "s1+s2") == {"train": 0.737, "test": 0.618}
 
 
 def test_conditions_and_run_folders():
@@ -77,7 +102,7 @@ def stubbed(tmp_path, monkeypatch):
     def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True):
         tag = Path(run_dir).parent.name  # 's1', 's1+s2' or 'n6-s1..s6'
         n = int(tag[1:tag.index("-")]) if tag.startswith("n") else len(tag.split("+"))
-        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name.split("-")[0])
+        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name.split("-")[0]) + (0.1 if split == "train" else 0)
         rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in evaluate.METRICS if m != "corr2"}}
                 for i, d in enumerate((-0.01, 0.01))]
         out = Path(run_dir) / f"eval-{split}"
@@ -104,8 +129,9 @@ def test_multi_results_list_every_system_and_count_beside_the_published_value(st
     rows = {(r["system"], r["n_speakers"]): r for r in result["rows"]}
     assert set(rows) == {(s, n) for s in X.SYSTEMS for n in (1, 2, 4, 6, 8)}
     for (system, n), row in rows.items():
-        assert row["published_corr2"] == X.PUBLISHED["multi"][system][n]
+        assert row["published_train"] == X.PUBLISHED["multi"][system][n]["train"] and row["published_test"] is None
         assert row["metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * X.SYSTEMS.index(system))
+        assert row["train_metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * X.SYSTEMS.index(system) + 0.1)
         assert row["n_test"] == 2
     assert len(trained) == 15
     table = (tmp / "out" / "multi" / "table.md").read_text()
@@ -118,10 +144,15 @@ def test_single_adds_a_pooled_row_per_system_and_shares_runs(stubbed):
     result = json.loads(path.read_text())
     pooled = [r for r in result["rows"] if r.get("aggregate")]
     assert [r["system"] for r in pooled] == list(X.SYSTEMS)
-    assert [r["published_corr2"] for r in pooled] == [0.72, 0.73, 0.63]
+    assert [r["published_train"] for r in pooled] == [0.714, 0.729, 0.633]  # the mean over the study's speakers
+    assert [r["published_test"] for r in pooled] == [0.352, 0.398, 0.525]
     gf = pooled[0]["metrics"]["corr2"]
     assert gf["n"] == 4 and gf["mean"] == pytest.approx(0.05)  # s1 and s2 runs: 0.05 each
-    assert all(r["published_corr2"] is None for r in result["rows"] if not r.get("aggregate"))
+    assert pooled[0]["train_metrics"]["corr2"]["mean"] == pytest.approx(0.15)
+    per_speaker = {(r["system"], r["condition"]): r for r in result["rows"] if not r.get("aggregate")}
+    assert all(r["published_train"] is None and r["published_test"] is None  # none published for s2
+               for (_, c), r in per_speaker.items() if c == "s2")
+    assert (per_speaker["gf2s", "s1"]["published_train"], per_speaker["gf2s", "s1"]["published_test"]) == (0.679, 0.328)
     n_before = len(trained)
     X.run_experiment("multi", tmp / "features", tmp / "out", speakers=["s1", "s2"], speaker_counts=[1, 2],
                      log=lambda s: None)
@@ -174,4 +205,46 @@ def test_vocabulary_trains_words_runs_in_their_own_folders(stubbed):
         assert row["run"] == f"runs/s1/{row['system']}-words"
         assert row["metrics"]["corr2"]["mean"] == pytest.approx(sentence + 0.55)  # mean of the per-word rows
         assert row["metrics"]["corr2_sentence"]["mean"] == pytest.approx(sentence)
-        assert row["published_corr2"] == X.PUBLISHED["vocabulary"].get(row["system"])
+        pub = X.PUBLISHED["vocabulary"].get(row["system"], {}).get("mean", {})
+        assert (row["published_train"], row["published_test"]) == (pub.get("train"), pub.get("test"))
+        assert row["train_metrics"]["corr2"]["mean"] == pytest.approx(sentence + 0.65)  # per word, training split
+
+
+def test_tables_print_ours_and_published_on_test_and_train(stubbed):
+    from lip2speech.report import TABLE_NOTE
+
+    tmp, _ = stubbed
+    path = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], log=lambda s: None)
+    lines: list[str] = []
+    X.print_results(path, log=lines.append)
+    text = "\n".join(lines)
+    header = text.splitlines()[1]
+    cols = ["corr2 test (ours)", "corr2 train (ours)", "corr2 test (published)", "corr2 train (published)"]
+    assert [header.index(c) for c in cols] == sorted(header.index(c) for c in cols)
+    gf_s1 = next(l for l in text.splitlines() if l.startswith("gf2s") and " s1 " in l).split()
+    assert [gf_s1[4], *gf_s1[7:10]] == ["0.050", "0.150", "0.328", "0.679"]  # ours test, train; published
+    pooled = next(l for l in text.splitlines() if l.startswith("lip2audspec") and "all speakers" in l)
+    assert "0.525" in pooled and "0.633" in pooled
+    assert TABLE_NOTE in text and TABLE_NOTE in (tmp / "out" / "single" / "table.md").read_text()
+
+
+def test_variants_train_in_their_own_run_folders_and_tables(stubbed):
+    tmp, trained = stubbed
+    X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], systems=["gf2s"], log=lambda s: None)
+    path = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], systems=["gf2s", "gp2s"],
+                            train_overrides={"gf_input": "frames", "split_protocol": "study"},
+                            label="single-frames", log=lambda s: None)
+    result = json.loads(path.read_text())
+    assert path.parent.name == "single-frames" and result["label"] == "single-frames"
+    assert [r["run"] for r in result["rows"] if not r.get("aggregate")] == [
+        "runs/s1/gf2s-frames-study-split", "runs/s1/gp2s-study-split"]  # gf_input is GF2S's only
+    assert json.loads((tmp / "out" / "single" / "results.json").read_text())["rows"][0]["run"] == "runs/s1/gf2s"
+    shuffled = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], systems=["gf2s"],
+                                train_overrides={"shuffle_lips": True}, label="controls", log=lambda s: None)
+    control = json.loads(shuffled.read_text())["rows"][0]
+    assert control["run"] == "runs/s1/gf2s-shuffled" and control["published_train"] is None  # no such study run
+    assert result["rows"][0]["published_test"] == 0.328  # the GF2S input variant is still GF2S on s1
+    assert len(trained) == 4
+    from lip2speech.report import load_results
+
+    assert [r.get("label") for r in load_results(tmp / "out")] == [None, "controls", "single-frames"]

@@ -63,11 +63,15 @@ def test_foreign_features_folder(tmp_path):
     synthetic_features(tmp_path, speakers=1, utterances=1, frames=10)
     check_features_config(tmp_path)
     cfg = json.loads((tmp_path / "features.json").read_text())
-    (tmp_path / "features.json").write_text(json.dumps({**cfg, "fs": 16000}))
+    (tmp_path / "features.json").write_text(json.dumps({**cfg, "fs": 22050}))  # not a supported rate
     with pytest.raises(Lip2SpeechError, match="another configuration.*fs"):
         load_manifest(tmp_path)
     with pytest.raises(Lip2SpeechError, match="another configuration"):
         prepare(tmp_path, tmp_path, show_progress=False)
+    (tmp_path / "features.json").write_text(json.dumps({**cfg, "fs": 16000}))  # 16 kHz: valid, but not 8 kHz
+    assert check_features_config(tmp_path)["fs"] == 16000
+    with pytest.raises(Lip2SpeechError, match="another configuration.*fs"):
+        prepare(tmp_path, tmp_path, show_progress=False, fs=8000)
     with pytest.raises(Lip2SpeechError, match="not a features folder"):
         load_manifest(tmp_path / "none")
     with pytest.raises(Lip2SpeechError, match="no prepared item"):

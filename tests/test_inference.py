@@ -7,7 +7,8 @@ import torch
 
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.features import load_item, synthetic_features
-from lip2speech.inference import load_run, speak
+from lip2speech.inference import load_run
+from lip2speech.speak import speak
 from lip2speech.train import load_train_config, train_system
 
 TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},

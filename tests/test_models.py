@@ -73,3 +73,12 @@ def test_gf2s_learns_a_simple_mapping():
         first = first if first is not None else loss.item()
         opt.zero_grad(); loss.backward(); opt.step()
     assert loss.item() < 0.3 * first
+
+
+def test_gf2s_reads_the_studys_26_steps_of_21_values():
+    m = build_model("gf2s", lstm=16, dense=32, frames=26, n_features=21).eval()
+    assert m.lstm.input_size == 21
+    with torch.no_grad():
+        assert m(torch.randn(3, 26, 21)).shape == (3, 26, 32)
+    with pytest.raises(RuntimeError):
+        m(torch.randn(3, 5, 14))

@@ -117,12 +117,15 @@ def test_report_tables_equal_the_results_files(report, results_dir):
         for cells, row in zip(body, result["rows"]):
             assert cells[col["System"]] == row["system"]
             if row.get("error"):  # a failed run: no numbers
-                assert cells[col["corr2 (ours)"]] == cells[col["STOI"]] == "–"
+                assert cells[col["corr2 test (ours)"]] == cells[col["STOI"]] == "–"
                 continue
-            assert cells[col["corr2 (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
+            assert cells[col["corr2 test (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
             assert cells[col["STOI"]] == f"{row['metrics']['stoi']['mean']:.3f}"
+            # these rows hold the one `published_corr2` of results files from before train and test were kept:
+            # the study's training-set value
             expected_pub = "–" if row["published_corr2"] is None else f"{row['published_corr2']:.2f}"
-            assert cells[col["corr2 (published)"]] == expected_pub
+            assert cells[col["corr2 train (published)"]] == expected_pub
+            assert cells[col["corr2 test (published)"]] == cells[col["corr2 train (ours)"]] == "–"
             pesq = row["metrics"]["pesq"]["mean"]
             assert cells[col["PESQ"]] == ("–" if np.isnan(pesq) else f"{pesq:.3f}")
 
@@ -152,3 +155,36 @@ def test_missing_results_is_a_clear_error(tmp_path):
 def test_summary_text_lists_every_row(results_dir):
     text = summary_text(load_results(results_dir))
     assert text.count("lip2audspec") == 6 and "0.63" in text
+
+
+def test_tables_show_ours_and_published_on_test_and_train_with_a_note(tmp_path):
+    from lip2speech.report import TABLE_NOTE, table_rows
+
+    rng = np.random.default_rng(1)
+    row = {"system": "gf2s", "condition": "s1", "n_speakers": 1, "n_test": 80,
+           "metrics": {"corr2": _summary(rng, 80)}, "train_metrics": {"corr2": _summary(rng, 288)},
+           "published_train": 0.679, "published_test": 0.328}
+    result = {"experiment": "single", "label": "single-frames", "rows": [row, {**row, "system": "gp2s",
+              "published_train": 0.4, "published_test": None}]}
+    (tmp_path / "single-frames").mkdir()
+    (tmp_path / "single-frames" / "results.json").write_text(json.dumps(result))
+    col = {h: i for i, h in enumerate(TABLE_HEADER)}
+    cells = table_rows(result)
+    assert cells[0][col["corr2 test (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
+    assert cells[0][col["corr2 train (ours)"]] == f"{row['train_metrics']['corr2']['mean']:.3f}"
+    assert (cells[0][col["corr2 test (published)"]], cells[0][col["corr2 train (published)"]]) == ("0.328", "0.679")
+    assert (cells[1][col["corr2 test (published)"]], cells[1][col["corr2 train (published)"]]) == ("–", "0.40")
+    html_path, md_path = build_report(tmp_path)
+    import html
+
+    for text, note in ((html_path.read_text(), html.escape(TABLE_NOTE)), (md_path.read_text(), TABLE_NOTE)):
+        assert note in text and "Single speaker — single-frames" in text
+    assert TABLE_NOTE in summary_text(load_results(tmp_path))
+
+
+def test_speakers_figure_draws_ours_on_train_beside_test_and_published():
+    from lip2speech.plots import speakers_figure
+
+    ours = {"gf2s": [(1, 0.5, 0.45, 0.55), (2, 0.45, 0.4, 0.5)]}
+    png = speakers_figure(ours, {"gf2s": {1: 0.72, 2: 0.68}}, ours_train={"gf2s": {1: 0.6, 2: 0.55}})
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png != speakers_figure(ours, {"gf2s": {1: 0.72, 2: 0.68}})

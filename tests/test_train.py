@@ -235,3 +235,36 @@ def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
             assert np.array_equal(w.target, item["aud"][a:b]) and np.isfinite(w.pred).all() and w.pred.min() >= 0
         assert rec.predict_words({**item, "word_times": None}) == []
     assert len(load_manifest(feats)) == 8
+
+
+def test_gf_input_and_split_protocol_are_recorded_and_rebuilt(feats, tmp_path):
+    import numpy as np
+
+    from lip2speech.features import load_item
+    from lip2speech.inference import load_run
+
+    shapes = {}
+    for gf_input in ("study", "frames"):
+        cfg = load_train_config("fast", {**TINY, "max_epochs": 1, "gf_input": gf_input, "split_protocol": "study"})
+        out = train_system(cfg, feats, tmp_path / "runs" / f"gf2s-{gf_input}", show_progress=False)
+        meta = torch.load(out / "model.ckpt", weights_only=False)["lip2speech"]
+        assert meta["gf_input"] == gf_input
+        shapes[gf_input] = (meta["model_kwargs"]["frames"], meta["model_kwargs"]["n_features"])
+        rec = load_run(out)
+        item = load_item(feats, rec.test_keys[0])
+        assert rec.predict_spectrogram(item).shape == item["aud"].shape
+        split = json.loads((out / "split.json").read_text())
+        assert [k for k in split["train"] if k.startswith("s1/")] == [f"s1/u{i:03d}" for i in range(5)]
+        assert split["test"] == ["s1/u005", "s2/u005"] and split["val"] == split["test"]
+    assert shapes == {"study": (26, 21), "frames": (5, 14)}
+    assert load_train_config().gf_input == "study" and load_train_config().split_protocol == "ours"
+    with pytest.raises(Lip2SpeechError, match="unknown gf_input"):
+        load_train_config(None, {"gf_input": "pixels"})
+    with pytest.raises(Lip2SpeechError, match="unknown split_protocol"):
+        load_train_config(None, {"split_protocol": "random"})
+    # the same folder with the other GF input is another configuration
+    with pytest.raises(Lip2SpeechError, match="gf_input"):
+        train_system(load_train_config("fast", {**TINY, "max_epochs": 1, "gf_input": "frames",
+                                                "split_protocol": "study"}),
+                     feats, tmp_path / "runs" / "gf2s-study", show_progress=False)
+    assert np.isfinite(json.loads((tmp_path / "runs" / "gf2s-study" / "summary.json").read_text())["best_val_loss"])

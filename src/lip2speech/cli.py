@@ -200,6 +200,48 @@ def resynth(
 
 # ---- prepare / train / speak ---------------------------------------------------------------------
 
+# Where training computes (train and experiment; the config's values when not given). Shared option objects.
+_ACCELERATOR = typer.Option(None, "--accelerator", help="auto (a CUDA GPU when there is one, else the CPU), "
+                            "cpu, gpu or mps (default: the config's, auto).")
+_DEVICES = typer.Option(None, "--devices", help="N|auto: N GPUs, or N CPU processes (DDP), per node; "
+                        "auto = 1 (default).")
+_STRATEGY = typer.Option(None, "--strategy", help="Lightning strategy: auto (DDP for several devices), ddp, "
+                         "fsdp, ... (default auto).")
+_NUM_NODES = typer.Option(None, "--num-nodes", help="Machines of a DDP run, e.g. SLURM nodes (default 1).")
+_PRECISION = typer.Option(None, "--precision", help="32 (default), 16-mixed (GPU only) or bf16-mixed.")
+_WORKERS = typer.Option(None, "--workers", help="DataLoader worker processes per training process "
+                        "(default auto: 0 on the CPU, up to 4 on a GPU).")
+
+
+# What is trained (train and experiment; the config's values when not given).
+_GF_INPUT = typer.Option(None, "--gf-input", help="GF2S input per 200 ms slice: study (the study's code: 7 GF "
+                         "splined to 26 steps + first and second differences, 26 x 21; default) or frames "
+                         "(the 5 video frames, GF + first differences, 5 x 14).")
+_SPLIT_PROTOCOL = typer.Option(None, "--split-protocol", help="ours (default: all utterances, 80/20 per speaker, "
+                               "10% of training for validation) or study (per speaker the first 100 videos: "
+                               "80 train, the last 20 test, the first 10 of them also validate, as published).")
+
+
+def _variant(gf_input: Optional[str], split_protocol: Optional[str]) -> dict:
+    """The GF input and split protocol given on the command line, as TrainConfig overrides."""
+    given = {"gf_input": gf_input, "split_protocol": split_protocol}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _hardware(accelerator: Optional[str], devices: Optional[str], strategy: Optional[str],
+              num_nodes: Optional[int], precision: Optional[str], workers: Optional[int]) -> dict:
+    """The machine options given on the command line, as TrainConfig overrides."""
+    given = {"accelerator": accelerator, "devices": int(devices) if devices and devices.isdigit() else devices,
+             "strategy": strategy, "num_nodes": num_nodes, "precision": precision, "workers": workers}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _is_rank_zero() -> bool:
+    """False in the extra processes of a DDP run (they re-run the command and only train)."""
+    from .data import process_rank
+
+    return process_rank()[0] == 0
+
 
 @app.command("prepare")
 def prepare_cmd(
@@ -208,12 +250,14 @@ def prepare_cmd(
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Only these speakers, e.g. s1,s2."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Do only part i of n (1-based), e.g. 3/10."),
+    fs: Optional[int] = typer.Option(None, "--fs", help="Audio rate of the auditory spectrogram in Hz: 8000 "
+                                     "(published; default for a new folder) or 16000 (wider band, for gu2s)."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from .features import prepare
     from .parallel import default_jobs
 
-    report = prepare(corpus, out, _speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard)
+    report = prepare(corpus, out, _speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
@@ -221,7 +265,8 @@ def prepare_cmd(
 
 @app.command("train")
 def train_cmd(
-    system: str = typer.Option(..., "--system", help="autoencoder, gf2s, gp2s or lip2audspec."),
+    system: str = typer.Option(..., "--system", help="autoencoder, gf2s, gp2s, lip2audspec or gu2s "
+                               "(whole utterance; its defaults: configs/gu2s.yaml)."),
     features: Path = typer.Option(..., "--features", "-f", help="Features folder made by `prepare`."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder (checkpoints, logs, config); re-run to resume."),
     speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Train on these speakers only."),
@@ -230,38 +275,86 @@ def train_cmd(
     task: Optional[str] = typer.Option(
         None, "--task", help="sentence (windows of whole utterances, default) or words (aligned word segments, "
                              "2 slices each: the vocabulary task)."),
+    gf_input: Optional[str] = _GF_INPUT,
+    split_protocol: Optional[str] = _SPLIT_PROTOCOL,
+    accelerator: Optional[str] = _ACCELERATOR,
+    devices: Optional[str] = _DEVICES,
+    strategy: Optional[str] = _STRATEGY,
+    num_nodes: Optional[int] = _NUM_NODES,
+    precision: Optional[str] = _PRECISION,
+    workers: Optional[int] = _WORKERS,
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
     from .train import load_train_config, train_system
 
-    over: dict = {"system": system}
+    over: dict = {"system": system, **_hardware(accelerator, devices, strategy, num_nodes, precision, workers)}
     if speakers:
         over["speakers"] = _speaker_list(speakers)
     if threads is not None:
         over["threads"] = threads
     if task is not None:
         over["task"] = task
+    over.update(_variant(gf_input, split_protocol))
     cfg = load_train_config(config, over)
     run = train_system(cfg, features, out)
+    if not _is_rank_zero():
+        return
     summary = (run / "summary.json").read_text() if (run / "summary.json").is_file() else ""
     typer.echo(f"trained {cfg.system} -> {run}\n{summary}".rstrip())
 
 
 @app.command("speak")
 def speak_cmd(
-    run: Path = typer.Argument(..., help="Run folder of a trained gf2s, gp2s or lip2audspec system."),
-    video: Path = typer.Argument(..., help="Silent (or not) video of a talking face."),
-    out: Path = typer.Option(..., "--out", "-o", help="Reconstructed speech, 8 kHz WAV."),
-    out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4)."),
-    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations (default 20)."),
+    inputs: list[Path] = typer.Argument(..., help="RUN VIDEO... (a run folder, then videos or folders of videos); "
+                                        "with --model only the videos."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A shipped model (e.g. grid-s1, see "
+                                        "`lip2speech models`) or a run folder, instead of the first argument."),
+    out: Path = typer.Option(..., "--out", "-o", help="One video: the WAV to write; several: a folder for "
+                             "<name>.wav. The rate is the model's (8 kHz published systems, 16 kHz grid-s1)."),
+    out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
+                                             "a folder for several videos)."),
+    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations "
+                                         "(default 20; fewer is faster and a little less clear)."),
 ) -> None:
-    """Lips -> features -> model -> decoder -> inversion: speech from a video."""
-    from .inference import speak
+    """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
+    import time
 
-    info = speak(run, video, out, out_video, n_iter=n_iter)
-    extra = f", {info['frames_without_face']} frames without a face" if info["frames_without_face"] else ""
-    typer.echo(f"wrote {info['wav']} ({info['seconds']:.2f} s){extra}"
-               + (f" and {info['video']}" if info["video"] else ""))
+    t0 = time.perf_counter()
+    from .speak import speak_many
+
+    run = model if model is not None else str(inputs[0])
+    videos = inputs if model is not None else inputs[1:]
+    if not videos:
+        raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
+    t_import = time.perf_counter() - t0
+    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo)
+    speech = sum(c["seconds"] for c in res["clips"])
+    work = sum(sum(c["times"].values()) for c in res["clips"])
+    typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['startup_s']:.2f} s);"
+               f" {len(res['clips'])} clip(s), {speech:.2f} s of speech in {work:.2f} s"
+               + (f"; {len(res['failures'])} failed" if res["failures"] else ""))
+    if not res["clips"]:
+        raise Lip2SpeechError(f"no clip could be reconstructed ({len(res['failures'])} failed)")
+
+
+@app.command("models")
+def models_cmd(
+    name: Optional[str] = typer.Argument(None, help="Show this model's whole card."),
+) -> None:
+    """The trained models shipped with lip2speech and their model cards."""
+    from .shipped import card, shipped_models
+
+    models = shipped_models()
+    if name is not None:
+        typer.echo(card(name))
+        return
+    if not models:
+        typer.echo("no shipped models")
+    for n, folder in models.items():
+        first = next((ln for ln in card(n).splitlines() if ln.strip() and not ln.startswith("#")), "")
+        size = (folder / "model.ckpt").stat().st_size / 1e6
+        typer.echo(f"{n}  ({size:.1f} MB)  {first}")
+    typer.echo("`lip2speech models NAME` prints a model's whole card.")
 
 
 # ---- evaluate / experiment / report / demo -------------------------------------------------------
@@ -275,7 +368,16 @@ def _csv_list(value: Optional[str], cast=str) -> Optional[list]:
 @app.command("evaluate")
 def evaluate_cmd(
     run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment)."),
-    split: str = typer.Option("test", "--split", help="Split of the run's split.json to evaluate."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split of the run's split.json to evaluate "
+                                        "(default: test)."),
+    features: Optional[Path] = typer.Option(
+        None, "--features", "-f", help="Instead of a split: every utterance of this other features folder (made by "
+                                       "`prepare`), written to RUN/eval-<folder name>/."),
+    speakers: Optional[list[str]] = typer.Option(
+        None, "--speakers", "-s", help="With --features: only these speakers (comma-separated or repeated)."),
+    self_normalise: bool = typer.Option(
+        False, "--self-normalise", help="With --features: normalise every utterance by itself, as for an unseen "
+                                        "speaker (another corpus whose speaker names clash with the run's)."),
     corpus: Optional[Path] = typer.Option(
         None, "--corpus", help="Corpus the features came from: STOI/PESQ/ASR against the original recordings "
                                "(default: against the inverted target spectrogram)."),
@@ -288,14 +390,20 @@ def evaluate_cmd(
     jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
     force: bool = typer.Option(False, "--force", help="Recompute even if the evaluation is up to date."),
 ) -> None:
-    """Metrics of a run on a split: RUN/eval-<split>/per_utterance.csv and summary.json (mean, 95% CI)."""
+    """Metrics of a run on a split, or on another features folder: RUN/eval-<split | folder>/per_utterance.csv and
+    summary.json (mean, 95% CI)."""
     from .evaluate import EvalOptions, evaluate_run, load_summary
     from .parallel import default_jobs
     from .report import fmt, text_table
 
+    if features is not None and split is not None:
+        raise Lip2SpeechError("give --split or --features, not both")
+    if features is None and (speakers or self_normalise):
+        raise Lip2SpeechError("--speakers and --self-normalise go with --features")
     opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, max_utterances=max_utterances,
                        waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
-    out = evaluate_run(run, split, opts, corpus=corpus, force=force)
+    out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
+                       speakers=_speaker_list(speakers) or None, self_normalise=self_normalise)
     summary = load_summary(out)
     rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
             for m, s in summary["metrics"].items()]
@@ -310,29 +418,51 @@ def experiment_cmd(
     name: str = typer.Argument(..., help="single, multi, vocabulary (configs/experiments/) or a YAML path."),
     features: Path = typer.Option(..., "--features", "-f", help="Prepared features folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Experiment folder (runs are shared between experiments)."),
-    systems: Optional[str] = typer.Option(None, "--systems", help="Comma list, e.g. gf2s,gp2s (default: all three)."),
+    systems: Optional[str] = typer.Option(None, "--systems", help="Comma list, e.g. gf2s,gp2s,gu2s (default: the three published systems)."),
     speakers: Optional[str] = typer.Option(None, "--speakers", help="Comma list of speakers (default: the YAML's)."),
     speaker_counts: Optional[str] = typer.Option(None, "--speaker-counts", help="multi: comma list, e.g. 1,2,4."),
     train: Optional[str] = typer.Option(None, "--train", help="Training config name (e.g. fast) or YAML path."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of every run."),
+    gf_input: Optional[str] = _GF_INPUT,
+    split_protocol: Optional[str] = _SPLIT_PROTOCOL,
+    label: Optional[str] = typer.Option(
+        None, "--label", help="Results folder OUT/<label>/ (default: the experiment, plus -frames / -study-split "
+                              "when those options are given, so that variants keep their own tables)."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Original corpus, for STOI/PESQ/ASR references."),
     invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
     waveform_utterances: Optional[int] = typer.Option(
         None, "--waveform-utterances", help="Per run, waveform metrics on only the first N test utterances."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for training runs side by side and for the "
-                                                      "waveform metrics (0 = all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for training runs side by side (0: all cores on "
+                             "the CPU, 1 on a GPU or under DDP) and for the waveform metrics (0 = all cores)."),
+    accelerator: Optional[str] = _ACCELERATOR,
+    devices: Optional[str] = _DEVICES,
+    strategy: Optional[str] = _STRATEGY,
+    num_nodes: Optional[int] = _NUM_NODES,
+    precision: Optional[str] = _PRECISION,
+    workers: Optional[int] = _WORKERS,
+    allow_shared_gpu: bool = typer.Option(
+        False, "--allow-shared-gpu", help="With --jobs > 1 on a GPU: train the runs side by side on it anyway."),
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
     from .experiments import print_results, run_experiment
     from .parallel import default_jobs
+    from .train import load_train_config, resolve_hardware, training_jobs
 
-    path = run_experiment(
-        name, features, out, systems=_csv_list(systems), speakers=_csv_list(speakers),
-        speaker_counts=_csv_list(speaker_counts, int), train=train,
-        train_overrides={"max_epochs": epochs} if epochs else None,
-        eval_overrides={"invert_iters": invert_iters, "waveform_utterances": waveform_utterances,
-                        "jobs": jobs or default_jobs()},
-        corpus=corpus, jobs=jobs or default_jobs(), log=typer.echo)
+    machine = _hardware(accelerator, devices, strategy, num_nodes, precision, workers)
+    hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
+    train_jobs = training_jobs(hw, jobs, allow_shared_gpu)
+    common = dict(systems=_csv_list(systems), speakers=_csv_list(speakers),
+                  speaker_counts=_csv_list(speaker_counts, int), train=train,
+                  train_overrides={**machine, **_variant(gf_input, split_protocol),
+                                   **({"max_epochs": epochs} if epochs else {})} or None, label=label,
+                  eval_overrides={"invert_iters": invert_iters, "waveform_utterances": waveform_utterances,
+                                  "jobs": jobs or default_jobs()},
+                  corpus=corpus, log=typer.echo)
+    if hw.world_size > 1:  # DDP's other processes re-run this command: they train with rank 0, then stop
+        run_experiment(name, features, out, jobs=1, train_only=True, **common)
+        if not _is_rank_zero():
+            return
+    path = run_experiment(name, features, out, jobs=train_jobs, **common)
     print_results(path, log=typer.echo)
     typer.echo(f"wrote {path}; make the report with: lip2speech report {out}")
 

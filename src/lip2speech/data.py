@@ -7,6 +7,9 @@ A model window spans `window_slices` consecutive slices with a hop of one slice 
 Lip2AudSpec: 2 slices = 400 ms, 200 ms hop); overlapping window predictions are averaged per slice.
 Vocabulary task (TrainConfig.task = "words"): every aligned word is resampled to 2 slices (10 video frames,
 52 spectrogram frames of the word's time span) and cut into the same model windows.
+GF input (TrainConfig.gf_input): `study` (the study's code) spline-interpolates the 7 GF to 26 steps per slice
+and appends their first and second differences (26 x 21 per slice); `frames` keeps the 5 video frames of a
+slice with the 7 GF and their first differences (5 x 14).
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ SPEC_FRAME_S = 0.008  # auditory spectrogram frame step (s)
 COMPRESS = 0.3  # the autoencoder works on spectrogram ** 0.3
 SLICES_PER_WORD = 2  # vocabulary task: every word is resampled to 2 slices (10 video frames, 52 spectrogram frames)
 FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horizontal flip
+N_GF = 7  # Gabor features per frame
+GF_INPUTS = ("study", "frames")  # GF2S input layouts (see the module docstring)
+SPLIT_PROTOCOLS = ("ours", "study")  # see split_keys
+STUDY_VIDEOS = 100  # the study's split: the first 100 videos of each speaker ...
+STUDY_TRAIN = 80  # ... of which the first 80 train; of the last 20 the first 10 validate and all 20 test
 
 
 # ---- time grids --------------------------------------------------------------------------------
@@ -165,7 +173,9 @@ class NormStats:
         return _moments(self.kind, [x])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "per_speaker": {k: [list(m), list(s)] for k, (m, s) in self.per_speaker.items()}}
+        # plain floats: numpy scalars would stop Lightning's weights-only checkpoint loading from resuming
+        return {"kind": self.kind, "per_speaker": {k: [[float(v) for v in m], [float(v) for v in s]]
+                                                   for k, (m, s) in self.per_speaker.items()}}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "NormStats":
@@ -223,19 +233,77 @@ def compute_stats(kind: str, items: Callable[[], Iterator[tuple[str, Mapping[str
     return NormStats(kind, per)
 
 
-def utterance_input(lips: Mapping[str, np.ndarray], kind: str, stats: NormStats, speaker: str) -> np.ndarray:
-    """Normalised model input for a whole utterance: gf (T, 14) features + differences; gp/faces (3, T, H, W)."""
+def normalised_lips(lips: Mapping[str, np.ndarray], kind: str, stats: NormStats, speaker: str) -> np.ndarray:
+    """Per-frame lip input normalised by the speaker's statistics (an unseen speaker: by its own utterance):
+    gf (T, 7); gp/faces (T, H, W)."""
     x = raw_lips(lips, kind)
     m, s = stats.get(speaker, x)
-    x = (x - m) / s if kind == "gf" else (x - m[0]) / s[0]
-    if kind == "gf":
-        return np.concatenate([x, np.diff(x, axis=0, prepend=x[:1])], axis=1).astype(np.float32)
-    return deltas(x)
+    return ((x - m) / s if kind == "gf" else (x - m[0]) / s[0]).astype(np.float32)
+
+
+def check_gf_input(gf_input: str) -> str:
+    """`gf_input` itself; Lip2SpeechError unless it is one of GF_INPUTS."""
+    if gf_input not in GF_INPUTS:
+        raise Lip2SpeechError(f"unknown gf_input {gf_input!r} (choose from {', '.join(GF_INPUTS)})")
+    return gf_input
+
+
+def slice_steps(kind: str, gf_input: str = "frames") -> int:
+    """Input time steps per 200 ms slice: 26 for the study's GF input, else the 5 video frames."""
+    return SLICE_SPEC if kind == "gf" and check_gf_input(gf_input) == "study" else SLICE_FRAMES
+
+
+def gf_width(gf_input: str = "frames") -> int:
+    """Values per GF input step: 7 GF + first + second differences (study, 21) or + first differences (14)."""
+    return 3 * N_GF if check_gf_input(gf_input) == "study" else 2 * N_GF
+
+
+def spline_steps(x: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Columns of x (T, C) sampled at fractional frame indices `coords` by cubic splines (map_coordinates
+    order 3 over the whole utterance, edges held): (len(coords), C) float32."""
+    from scipy.ndimage import map_coordinates
+
+    c = np.asarray(coords, np.float64)[None]
+    return np.stack([map_coordinates(np.asarray(col, np.float64), c, order=3, mode="nearest")
+                     for col in np.asarray(x).T], axis=1).astype(np.float32)
+
+
+def study_gf(x: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """The study's GF input: normalised GF (T, 7) splined to `coords` with first and second differences
+    of the steps appended -> (len(coords), 21)."""
+    return np.concatenate(list(deltas(spline_steps(x, coords))), axis=1)
+
+
+def study_steps(n_sl: int, slice_frames: int = SLICE_FRAMES, spf: int = SLICE_SPEC) -> np.ndarray:
+    """Fractional video-frame index of each of the n_sl * 26 steps, centred like the spectrogram slice grid."""
+    return (np.arange(n_sl * spf) + 0.5) * slice_frames / spf - 0.5
+
+
+def utterance_input(lips: Mapping[str, np.ndarray], kind: str, stats: NormStats, speaker: str,
+                    gf_input: str = "frames") -> np.ndarray:
+    """Normalised model input for a whole utterance: gf `frames` (T, 14) features + differences, gf `study`
+    (n_slices * 26, 21) splined steps + differences; gp/faces (3, T, H, W)."""
+    x = normalised_lips(lips, kind, stats, speaker)
+    if kind != "gf":
+        return deltas(x)
+    if check_gf_input(gf_input) == "study":
+        return study_gf(x, study_steps(n_slices(len(x))))
+    return np.concatenate([x, np.diff(x, axis=0, prepend=x[:1])], axis=1).astype(np.float32)
+
+
+def word_input(lips: Mapping[str, np.ndarray], kind: str, stats: NormStats, speaker: str,
+               gf_input: str = "frames") -> np.ndarray:
+    """What word segments are cut from: the per-frame normalised GF (T, 7) for the study's GF input (each word
+    is splined on its own), else the utterance input."""
+    if kind == "gf" and check_gf_input(gf_input) == "study":
+        return normalised_lips(lips, kind, stats, speaker)
+    return utterance_input(lips, kind, stats, speaker, gf_input)
 
 
 def cut_windows(x: np.ndarray, kind: str, n_sl: int, window_slices: int,
                 slice_frames: int = SLICE_FRAMES) -> np.ndarray:
-    """Utterance input -> stacked windows: gf (W, frames, 14); gp/faces (W, 3, frames, H, W)."""
+    """Utterance input -> stacked windows: gf (W, window_slices * slice_frames, width); gp/faces
+    (W, 3, frames, H, W). `slice_frames`: input steps per slice (slice_steps)."""
     starts = window_starts(n_sl, window_slices) * slice_frames
     span = window_slices * slice_frames
     if kind == "gf":
@@ -254,7 +322,7 @@ def augment(x: np.ndarray, kind: str, rng: np.random.Generator, noise: float = 0
     if choice == 0:
         if kind == "gf":  # a mirrored mouth: centroid x and orientation (and their differences) change sign
             x = x.copy()
-            cols = list(FLIP_GF_COLUMNS) + [c + x.shape[-1] // 2 for c in FLIP_GF_COLUMNS]
+            cols = [c + N_GF * k for k in range(x.shape[-1] // N_GF) for c in FLIP_GF_COLUMNS]
             x[..., cols] *= -1
             return x
         return np.ascontiguousarray(x[..., ::-1])
@@ -279,15 +347,19 @@ def word_segments(word_times: Sequence[tuple[str, float, float]] | None, fps: fl
 
 def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tuple[str, int, int],
                 slices_per_word: int = SLICES_PER_WORD, slice_frames: int = SLICE_FRAMES,
-                spf: int = SLICE_SPEC) -> tuple[np.ndarray, np.ndarray]:
-    """One word as a fixed-size sample (vocabulary task): lip input resampled to slices_per_word * 5 frames,
-    spectrogram (of the same time span) resampled to slices_per_word * 26 frames."""
+                spf: int = SLICE_SPEC, gf_input: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """One word as a fixed-size sample (vocabulary task): lip input (word_input) resampled to slices_per_word * 5
+    frames (the study's GF input: splined to slices_per_word * 26 steps + differences), spectrogram (of the same
+    time span) resampled to slices_per_word * 26 frames."""
     _, a, b = seg
-    n_in = slices_per_word * slice_frames
+    study = kind == "gf" and check_gf_input(gf_input) == "study"
+    n_in = slices_per_word * (SLICE_SPEC if study else slice_frames)
     t_src = np.arange(a, b, dtype=np.float64)
     t_dst = np.linspace(a, b - 1, n_in)
     w = interp_matrix(t_src, t_dst).astype(np.float32)
-    if kind == "gf":
+    if study:
+        lips = study_gf(x, t_dst)
+    elif kind == "gf":
         lips = w @ x[a:b]
     else:
         lips = np.einsum("ft,ct...->cf...", w, x[:, a:b])
@@ -310,14 +382,15 @@ def word_frames(seg: tuple[str, int, int], fps: float, n_aud: int) -> np.ndarray
 
 
 def word_samples(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, segs: Sequence[tuple[str, int, int]],
-                 window_slices: int, slices_per_word: int = SLICES_PER_WORD) -> tuple[np.ndarray, np.ndarray]:
-    """Model windows of every word of an utterance: lips (n_words * W, ...) and compressed target
-    spectrogram windows (n_words * W, window_slices * 26, bins), W = slices_per_word - window_slices + 1
+                 window_slices: int, slices_per_word: int = SLICES_PER_WORD,
+                 gf_input: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """Model windows of every word of an utterance (x from word_input): lips (n_words * W, ...) and compressed
+    target spectrogram windows (n_words * W, window_slices * 26, bins), W = slices_per_word - window_slices + 1
     windows per word (GF2S/GP2S: the word's 2 slices; Lip2AudSpec: one 2-slice window)."""
     xs, ys = [], []
     for seg in segs:
-        lips, spec = word_window(x, aud, kind, fps, seg, slices_per_word)
-        xs.append(cut_windows(lips, kind, slices_per_word, window_slices))
+        lips, spec = word_window(x, aud, kind, fps, seg, slices_per_word, gf_input=gf_input)
+        xs.append(cut_windows(lips, kind, slices_per_word, window_slices, slice_steps(kind, gf_input)))
         ys.append(target_windows(compress(spec), slices_per_word, window_slices))
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -329,13 +402,43 @@ def _rank(key: str, seed: int) -> str:
     return hashlib.sha1(f"{seed}:{key}".encode()).hexdigest()
 
 
-def split_keys(keys: Sequence[str], test_fraction: float = 0.2, val_fraction: float = 0.1,
-               test_speakers: Sequence[str] = (), seed: int = 0) -> dict[str, list[str]]:
-    """Deterministic split of keys 'speaker/uid': per speaker test_fraction to test (seen speakers), or all of
-    `test_speakers` to test (unseen speakers); val_fraction of each speaker's remaining keys to validation."""
+def _by_speaker(keys: Sequence[str]) -> dict[str, list[str]]:
     by_spk: dict[str, list[str]] = collections.defaultdict(list)
     for k in keys:
         by_spk[k.split("/")[0]].append(k)
+    return by_spk
+
+
+def study_split(keys: Sequence[str], videos: int = STUDY_VIDEOS, train: int = STUDY_TRAIN) -> dict[str, list[str]]:
+    """The study's split: per speaker the first `videos` keys in natural file order, the first `train` of them
+    to train; of the rest, the first half validates (picks the checkpoint) and all of them are the test set, so
+    validation is part of test, as the study scored it. Fewer videos: the same proportions."""
+    from .corpus.grid import natural_key
+
+    out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for spk, ks in sorted(_by_speaker(keys).items()):
+        ks = sorted(ks, key=natural_key)[:videos]
+        n_train = int(round(len(ks) * train / videos))
+        test = ks[n_train:]
+        out["train"] += ks[:n_train]
+        out["val"] += test[: max(1, len(test) // 2)] if test else []
+        out["test"] += test
+    return out
+
+
+def split_keys(keys: Sequence[str], test_fraction: float = 0.2, val_fraction: float = 0.1,
+               test_speakers: Sequence[str] = (), seed: int = 0, protocol: str = "ours") -> dict[str, list[str]]:
+    """Deterministic split of keys 'speaker/uid'. Protocol `ours`: per speaker test_fraction to test (seen
+    speakers), or all of `test_speakers` to test (unseen speakers); val_fraction of each speaker's remaining keys
+    to validation. Protocol `study`: study_split (fractions and seed unused)."""
+    if protocol not in SPLIT_PROTOCOLS:
+        raise Lip2SpeechError(f"unknown split protocol {protocol!r} (choose from {', '.join(SPLIT_PROTOCOLS)})")
+    if protocol == "study":
+        if test_speakers:
+            raise Lip2SpeechError("the study's split protocol is per speaker; it has no unseen-speaker variant "
+                                  "(leave test_speakers empty or use split_protocol: ours)")
+        return study_split(keys)
+    by_spk = _by_speaker(keys)
     out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for spk in sorted(by_spk):
         ks = sorted(by_spk[spk], key=lambda k: _rank(k, seed))
@@ -406,12 +509,15 @@ class WindowDataset(_UtteranceWindows):
 
     `load(key)` returns an item mapping with aud, lips, speaker; `counts[key]` is its number of video frames.
     `lips_from` maps a key to the key whose lips are used (the shuffled-lips control); default itself.
+    `gf_input`: layout of the GF input (GF_INPUTS).
     """
 
     def __init__(self, keys: Sequence[str], counts: Mapping[str, int], load: Callable[[str], Mapping[str, Any]],
                  kind: str, stats: NormStats, window_slices: int, augment: bool = False, seed: int = 0,
-                 cache_size: int = 16, lips_from: Mapping[str, str] | None = None) -> None:
+                 cache_size: int = 16, lips_from: Mapping[str, str] | None = None,
+                 gf_input: str = "frames") -> None:
         self.keys, self.load, self.kind, self.stats = list(keys), load, kind, stats
+        self.gf_input = check_gf_input(gf_input)
         self.window_slices, self.do_augment, self.seed = window_slices, augment, seed
         self.lips_from = dict(lips_from or {})
         self.index: list[tuple[int, int]] = []
@@ -429,8 +535,9 @@ class WindowDataset(_UtteranceWindows):
         src = self.lips_from.get(key, key)
         lips_item = item if src == key else self.load(src)
         n_sl = n_slices(min(len(item["lips"]["valid"]), len(lips_item["lips"]["valid"])))
-        x = cut_windows(utterance_input(lips_item["lips"], self.kind, self.stats, lips_item["speaker"]),
-                        self.kind, n_sl, self.window_slices)
+        x = cut_windows(utterance_input(lips_item["lips"], self.kind, self.stats, lips_item["speaker"],
+                                        self.gf_input),
+                        self.kind, n_sl, self.window_slices, slice_steps(self.kind, self.gf_input))
         sl = compress(spec_to_slices(np.asarray(item["aud"]), float(item["lips"]["fps"]), n_sl))
         return x, target_windows(sl, n_sl, self.window_slices)
 
@@ -442,8 +549,9 @@ class WordDataset(_UtteranceWindows):
 
     def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]], kind: str, stats: NormStats,
                  window_slices: int, augment: bool = False, seed: int = 0, cache_size: int = 16,
-                 slices_per_word: int = SLICES_PER_WORD) -> None:
+                 slices_per_word: int = SLICES_PER_WORD, gf_input: str = "frames") -> None:
         self.load, self.kind, self.stats = load, kind, stats
+        self.gf_input = check_gf_input(gf_input)
         self.window_slices, self.do_augment, self.seed = window_slices, augment, seed
         self.slices_per_word = slices_per_word
         per_word = slices_per_word - window_slices + 1
@@ -468,9 +576,9 @@ class WordDataset(_UtteranceWindows):
         item = self.load(self.keys[u])
         lips, fps = item["lips"], float(item["lips"]["fps"])
         segs = word_segments(item.get("word_times"), fps, len(lips["valid"]))
-        x = utterance_input(lips, self.kind, self.stats, item["speaker"])
+        x = word_input(lips, self.kind, self.stats, item["speaker"], self.gf_input)
         return word_samples(x, np.asarray(item["aud"]), self.kind, fps, segs, self.window_slices,
-                            self.slices_per_word)
+                            self.slices_per_word, self.gf_input)
 
 
 class FrameDataset(Dataset):
@@ -491,13 +599,37 @@ class FrameDataset(Dataset):
         return torch.cat(batch)
 
 
+def process_rank(rank: int | None = None, world: int | None = None) -> tuple[int, int]:
+    """(rank, world size) of this process: the given values, else torch.distributed's, else (0, 1)."""
+    if rank is not None and world is not None:
+        return rank, world
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def rank_shard(order: Sequence[int], rank: int, world: int, pad: bool = False) -> list[int]:
+    """The rank's contiguous share of an epoch's sample order, as long as every other rank's (DDP needs equal
+    lengths): len(order) // world samples, disjoint, the last len(order) % world sitting this epoch out; with
+    `pad`, ceil(len(order) / world) samples, the order continued from its start to fill the last shares."""
+    n = -(-len(order) // world) if pad else len(order) // world
+    full = [order[i % len(order)] for i in range(n * world)] if pad and order else list(order)
+    return full[rank * n:(rank + 1) * n]
+
+
 class BlockShuffleSampler(Sampler[int]):
     """Shuffle utterances, then shuffle samples within blocks of `block` utterances: mixes samples across
     utterances while the dataset's LRU cache (>= block) keeps only a bounded number of utterances in memory.
-    Deterministic per (seed, epoch); Lightning calls set_epoch."""
+    Deterministic per (seed, epoch); Lightning calls set_epoch. Under DDP every rank draws the same epoch order
+    and takes its contiguous shard of it (rank_shard), so a rank reads about 1/world of the utterances;
+    `rank`/`world` default to torch.distributed's when iterated."""
 
-    def __init__(self, groups: Sequence[Sequence[int]], block: int, seed: int = 0, dataset: Any = None) -> None:
+    def __init__(self, groups: Sequence[Sequence[int]], block: int, seed: int = 0, dataset: Any = None,
+                 rank: int | None = None, world: int | None = None) -> None:
         self.groups, self.block, self.seed, self.dataset = groups, max(1, block), seed, dataset
+        self.rank, self.world = rank, world
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -506,15 +638,41 @@ class BlockShuffleSampler(Sampler[int]):
             self.dataset.epoch = epoch
 
     def __len__(self) -> int:
-        return sum(len(g) for g in self.groups)
+        return sum(len(g) for g in self.groups) // process_rank(self.rank, self.world)[1]
 
-    def __iter__(self) -> Iterator[int]:
+    def epoch_order(self) -> list[int]:
+        """Every sample of the epoch, in the order of all ranks together."""
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(len(self.groups))
+        out: list[int] = []
         for b in range(0, len(order), self.block):
             idx = np.concatenate([np.asarray(self.groups[g], dtype=np.int64) for g in order[b:b + self.block]]
                                  + [np.zeros(0, np.int64)])
-            yield from rng.permutation(idx).tolist()
+            out += rng.permutation(idx).tolist()
+        return out
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(rank_shard(self.epoch_order(), *process_rank(self.rank, self.world)))
+
+
+class ShardSampler(Sampler[int]):
+    """This process's rank_shard of another sampler's order (of range(n) for an int): the whole of it outside
+    DDP. set_epoch is passed on. `pad`: every sample at least once (for evaluation)."""
+
+    def __init__(self, base: Any, rank: int | None = None, world: int | None = None, pad: bool = False) -> None:
+        self.base = range(base) if isinstance(base, int) else base
+        self.rank, self.world, self.pad = rank, world, pad
+
+    def set_epoch(self, epoch: int) -> None:
+        if callable(getattr(self.base, "set_epoch", None)):
+            self.base.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        world = process_rank(self.rank, self.world)[1]
+        return -(-len(self.base) // world) if self.pad else len(self.base) // world
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(rank_shard(list(self.base), *process_rank(self.rank, self.world), pad=self.pad))
 
 
 def derangement(keys: Sequence[str], seed: int = 0) -> dict[str, str]:

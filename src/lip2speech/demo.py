@@ -28,13 +28,15 @@ class DemoSize:
     invert_iters: int = 8  # spectrogram inversion iterations for the waveform metrics
     waveform_utterances: int = 3  # per run, utterances with waveform metrics (corr2 on all test utterances)
     samples: int = 1  # sample utterances per run in the report
-    systems: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
+    systems: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec", "gu2s")
+    gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's 12; `epochs` is for the others)
+    real_grid: bool = True  # the shipped grid-s1 model on the real s1 clips packaged with lip2speech
     seed: int = 0
 
 
 #: The reduced demo run by the test suite (about 2 minutes on 2 cores).
 QUICK = DemoSize(speakers=2, utterances=8, single_speakers=1, speaker_counts=(1, 2), epochs=2, ae_epochs=3,
-                 invert_iters=3, waveform_utterances=1, samples=1)
+                 invert_iters=3, waveform_utterances=1, samples=1, gu2s_epochs=2)
 
 
 def _quiet_lightning() -> None:
@@ -93,6 +95,8 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
         train_overrides["max_epochs"] = size.epochs
     if size.ae_epochs is not None:
         train_overrides["autoencoder"] = {"max_epochs": size.ae_epochs}
+    if size.gu2s_epochs is not None or size.epochs is not None:  # gu2s keeps its own epoch count
+        train_overrides["per_system"] = {"gu2s": {"max_epochs": size.gu2s_epochs or 12}}
     evaluation = {"invert_iters": size.invert_iters, "waveform_utterances": size.waveform_utterances,
                   "samples": size.samples, "jobs": jobs}
     spk = [f"s{i}" for i in range(1, size.speakers + 1)]
@@ -102,11 +106,20 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     run_experiment("single", features, exp, speakers=spk[: size.single_speakers], train_only=True, **common)
     run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, train_only=True,
                    **common)
-    run_experiment("vocabulary", features, exp, speakers=spk[:1], train_only=True, **common)
+    # the vocabulary task trains on word segments: the published systems only (gu2s reads whole utterances)
+    vocab = {**common, "systems": tuple(s for s in size.systems if s != "gu2s")}
+    run_experiment("vocabulary", features, exp, speakers=spk[:1], train_only=True, **vocab)
     paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
              run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
              # per-word scores of the first speaker's runs trained on word segments
-             run_experiment("vocabulary", features, exp, speakers=spk[:1], **common)]
+             run_experiment("vocabulary", features, exp, speakers=spk[:1], **vocab)]
+    if size.real_grid:
+        from .demo_real import real_grid_section
+
+        stamp("real GRID: the shipped model speaks real s1 clips")
+        real = real_grid_section(exp / "real-grid", log=stamp, n_iter=size.invert_iters)
+        if real is not None:
+            paths.append(real)
     stamp("report: writing HTML and Markdown")
     html_path, md_path = build_report(exp, title="lip2speech demo (synthetic corpus)")
     summary = summary_text(load_results(exp))

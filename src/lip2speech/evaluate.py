@@ -1,7 +1,8 @@
 """Evaluate a trained run on one split: per-utterance metrics (CSV), summary with 95% CIs (JSON), samples.
 
 Output folder `RUN/eval-<split>/`:
-  per_utterance.csv   key, speaker, words, hyp, hyp_orig, corr2, corr2_ae, stoi, estoi, pesq, wacc, wacc_orig, notes
+  per_utterance.csv   key, speaker, words, hyp, hyp_orig, hyp_lips, corr2, corr2_ae, stoi, estoi, pesq, wacc,
+                      wacc_orig, wacc_lips, notes (hyp_lips / wacc_lips: the words a gu2s run reads from the lips)
   per_word.csv        key, word, start_s, end_s, corr2: sentence runs: each aligned word's span of the utterance's
                       prediction; words-task runs: each word predicted as a word segment (Reconstructor.predict_words)
   summary.json        {run, split, task, n, reference, invert_iters, created, metrics: {name: mean_ci},
@@ -26,9 +27,9 @@ from .fileio import save_npz, write_json, write_text
 from .metrics import corr2, mean_ci, pesq_nb_detail, recognise_grid, stoi_detail, word_accuracy
 
 #: Metric names in the CSV and summary, in order.
-METRICS: tuple[str, ...] = ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_orig")
-CSV_FIELDS: tuple[str, ...] = ("key", "speaker", "words", "hyp", "hyp_orig") + METRICS + ("notes",)
-FS = 8000  # waveform rate of the auditory model (Hz)
+METRICS: tuple[str, ...] = ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_orig", "wacc_lips")
+CSV_FIELDS: tuple[str, ...] = ("key", "speaker", "words", "hyp", "hyp_orig", "hyp_lips") + METRICS + ("notes",)
+FS = 8000  # default waveform rate of the auditory model (Hz); a run's own rate (Reconstructor.fs) travels in item["fs"]
 
 
 @dataclass
@@ -99,16 +100,17 @@ def corpus_sources(corpus: str | Path) -> dict[str, dict[str, str]]:
             for u in scan_corpus(corpus).utterances}
 
 
-def _invert(aud: np.ndarray, n_iter: int | None, seed: int) -> np.ndarray:
+def _invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = FS) -> np.ndarray:
     from .audio import invert_auditory_spectrogram
 
-    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=FS, n_iter=n_iter, seed=seed),
+    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=n_iter, seed=seed),
                       dtype=np.float64)
 
 
 def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> tuple[np.ndarray, str]:
-    """The original 8 kHz waveform of an item when it carries one (or its source file), else the inversion
-    of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
+    """The original waveform (at item['fs'], default 8 kHz) of an item when it carries one (or its source file),
+    else the inversion of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
+    fs = int(item.get("fs", FS))
     for key in ("audio", "wav"):
         if key in item and item[key] is not None:
             return np.asarray(item[key], dtype=np.float64), "original"
@@ -116,16 +118,17 @@ def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> t
     if src and Path(str(src)).is_file():
         from .audio import load_audio
 
-        return np.asarray(load_audio(src, fs=FS), dtype=np.float64), "original"
-    return _invert(item["aud"], n_iter, seed), "inverted target"
+        return np.asarray(load_audio(src, fs=fs), dtype=np.float64), "original"
+    return _invert(item["aud"], n_iter, seed, fs), "inverted target"
 
 
 def _waveform_job(args: tuple) -> dict[str, Any]:
     """Worker: inversion of the prediction (and reference) + all metrics of one utterance."""
     key, item_like, pred, ae, opts = args
     wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed)
-    wav_pred = _invert(pred, opts.invert_iters, opts.seed)
-    row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, FS, opts.asr)
+    fs = int(item_like.get("fs", FS))
+    wav_pred = _invert(pred, opts.invert_iters, opts.seed, fs)
+    row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, fs, opts.asr)
     row.update(key=key, reference=ref_kind, wav_ref=wav_ref.astype(np.float32), wav_pred=wav_pred.astype(np.float32))
     return row
 
@@ -157,7 +160,8 @@ def write_sample(folder: str | Path, key: str, item: Mapping[str, Any], row: Map
     """Save one sample utterance for the report (npz, plus an MP4 when a video or face crops exist)."""
     path = Path(folder) / f"{key.replace('/', '_')}.npz"
     arrays: dict[str, Any] = {
-        "key": np.str_(key), "words": np.str_(" ".join(item.get("words", ()) or ())), "fs": np.int64(FS),
+        "key": np.str_(key), "words": np.str_(" ".join(item.get("words", ()) or ())),
+        "fs": np.int64(item.get("fs", FS)),
         "target": np.asarray(item["aud"], np.float32), "pred": np.asarray(pred, np.float32),
         "corr2": np.float64(row["corr2"]), "corr2_ae": np.float64(row["corr2_ae"]),
     }
@@ -171,7 +175,8 @@ def write_sample(folder: str | Path, key: str, item: Mapping[str, Any], row: Map
     if video is not None and row.get("wav_pred") is not None:
         from .video.io import write_video
 
-        write_video(path.with_suffix(".mp4"), video[0], video[1], audio=row["wav_pred"], audio_fs=FS)
+        write_video(path.with_suffix(".mp4"), video[0], video[1], audio=row["wav_pred"],
+                    audio_fs=int(item.get("fs", FS)))
     return path
 
 
@@ -200,52 +205,158 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions | None = None,
-                 corpus: str | Path | None = None, force: bool = False, show_progress: bool = True) -> Path:
-    """Evaluate `run_dir` on `split`; writes RUN/eval-<split>/ and returns that folder (reused if up to date).
+                 corpus: str | Path | None = None, force: bool = False, show_progress: bool = True,
+                 features: str | Path | None = None, speakers: Sequence[str] | None = None,
+                 self_normalise: bool = False) -> Path:
+    """Evaluate `run_dir` on `split` of its own features, or on every utterance of another prepared features
+    folder `features` (only `speakers` when given); writes RUN/eval-<split | folder name>/ and returns that folder
+    (reused if up to date). Utterances that cannot be read or predicted are reported in the summary and skipped.
 
     With `corpus`, STOI/PESQ/word accuracy compare against the original recordings and the sample videos
-    use the original video; without it, against the inversion of the target spectrogram and face crops."""
-    from tqdm import tqdm
-
-    from .features import load_item
+    use the original video; without it, against the inversion of the target spectrogram and face crops.
+    Speakers the run has no statistics for are normalised by their own utterance (as `speak` does);
+    `self_normalise` treats every speaker so (another corpus whose speaker names clash with the run's)."""
     from .inference import load_run
-    from .parallel import run_jobs
 
     opts = options or EvalOptions()
     run_dir = Path(run_dir)
-    out = run_dir / f"eval-{split}"
-    ckpt = run_dir / "model.ckpt"
-    summary_path = out / "summary.json"
-    if (not force and summary_path.is_file() and ckpt.is_file()
-            and summary_path.stat().st_mtime >= ckpt.stat().st_mtime):
-        import json
-
-        same = lambda o: {k: v for k, v in (o or {}).items() if k != "jobs"}  # noqa: E731 - jobs: speed only
-        if same(json.loads(summary_path.read_text()).get("options")) == same(asdict(opts)):
-            return out
+    scope = None if features is None else {"features": str(Path(features).resolve()),
+                                            "speakers": sorted(speakers or []), "self_normalise": self_normalise}
+    out = run_dir / f"eval-{split if features is None else eval_name(run_dir, features)}"
+    if not force and _up_to_date(out, run_dir, opts, scope):
+        return out
     rec = load_run(run_dir)
-    keys = _split_keys(run_dir, split, rec)
+    if features is None:
+        features_dir, keys = rec.features_dir, _split_keys(run_dir, split, rec)
+        if not keys:
+            raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
+    else:
+        features_dir, keys = Path(features), features_keys(rec, features, speakers)
+    extra = {"run": str(run_dir), **({} if scope is None else {"scope": scope, "features": scope["features"]})}
+    return evaluate_predictor(rec, features_dir, keys, out, opts, corpus, self_normalise, show_progress, extra)
+
+
+def evaluate_predictor(rec: Any, features_dir: str | Path, keys: Sequence[str], out: str | Path,
+                       options: EvalOptions | None = None, corpus: str | Path | None = None,
+                       self_normalise: bool = False, show_progress: bool = True,
+                       extra: Mapping[str, Any] | None = None) -> Path:
+    """Score a predictor on `keys` of `features_dir` into folder `out` (per_utterance.csv, per_word.csv,
+    summary.json with `extra` merged in, samples/); returns `out`. `rec` is anything shaped like
+    inference.Reconstructor (predict_spectrogram(item) -> (N, 128); task, meta, fs): a run, or a control such
+    as the mean training spectrogram."""
+    opts, out = options or EvalOptions(), Path(out)
     if opts.max_utterances is not None:
-        keys = keys[: opts.max_utterances]
-    if not keys:
-        raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
-    autoencode = _autoencoder(rec)
+        keys = list(keys)[: opts.max_utterances]
     sources = corpus_sources(corpus) if corpus is not None else {}
+    name = out.name[len("eval-"):] if out.name.startswith("eval-") else out.name
+    preds, words_rows, failures = _predict_all(rec, Path(features_dir), keys, sources, self_normalise,
+                                               name, show_progress)
+    rows, wave_failures = _score_all(preds, opts, name, show_progress)
+    for row in rows[: opts.samples]:
+        item, pred, ae = preds[row["key"]]
+        write_sample(out / "samples", row["key"], item, row, pred, ae)
+    write_text(out / "per_utterance.csv", _csv_text(rows))
+    write_text(out / "per_word.csv", _csv_text(words_rows, ("key", "word", "start_s", "end_s", "corr2")))
+    summary = {
+        "split": name, "n": len(rows), "failures": failures + wave_failures,
+        "reference": sorted({r.get("reference", "") for r in rows} - {""}),
+        "options": asdict(opts), "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "metrics": summarise(rows), "task": getattr(rec, "task", "sentence"),
+        "word_corr2": mean_ci([float(r["corr2"]) for r in words_rows]), **(extra or {}),
+    }
+    write_json(out / "summary.json", summary)
+    return out
+
+
+def eval_name(run_dir: str | Path, features: str | Path) -> str:
+    """Name of the evaluation of another features folder: the folder's name ('features-<name>' when it is also
+    the name of one of the run's splits)."""
+    import json
+
+    name = Path(features).resolve().name
+    split_path = Path(run_dir) / "split.json"
+    splits = json.loads(split_path.read_text()) if split_path.is_file() else {}
+    return f"features-{name}" if name in splits or name in ("train", "val", "test") else name
+
+
+def features_keys(rec: Any, features: str | Path, speakers: Sequence[str] | None = None) -> list[str]:
+    """Every utterance key of another features folder (of `speakers` only when given), checked against the run's
+    feature configuration; Lip2SpeechError for another configuration, missing speakers or no utterances."""
+    from .features import load_manifest
+
+    rec.check_features(features)
+    manifest = load_manifest(features)
+    have = {e["speaker"] for e in manifest.values()}
+    missing = [s for s in speakers or () if s not in have]
+    if missing:
+        raise Lip2SpeechError(f"speakers not in the features folder: {', '.join(missing)} "
+                              f"(have {', '.join(sorted(have)) or 'none'})", features)
+    keys = sorted(k for k, e in manifest.items() if not speakers or e["speaker"] in speakers)
+    if not keys:
+        raise Lip2SpeechError("features folder has no utterances to evaluate", features)
+    return keys
+
+
+def _up_to_date(out: Path, run_dir: Path, opts: EvalOptions, scope: dict[str, Any] | None) -> bool:
+    """Whether out/summary.json is newer than the run's model and was made with these options and scope."""
+    import json
+
+    ckpt, summary_path = run_dir / "model.ckpt", out / "summary.json"
+    if not (summary_path.is_file() and ckpt.is_file() and summary_path.stat().st_mtime >= ckpt.stat().st_mtime):
+        return False
+    old = json.loads(summary_path.read_text())
+    same = lambda o: {k: v for k, v in (o or {}).items() if k != "jobs"}  # noqa: E731 - jobs: speed only
+    return same(old.get("options")) == same(asdict(opts)) and old.get("scope") == scope
+
+
+def _predict_all(rec: Any, features_dir: Path, keys: Sequence[str], sources: Mapping[str, Any],
+                 self_normalise: bool, name: str, show_progress: bool
+                 ) -> tuple[dict[str, tuple[Any, np.ndarray, np.ndarray | None]], list[dict[str, Any]], list[str]]:
+    """Prediction, autoencoder ceiling and word scores of every key: ({key: (item, pred, ae)}, per-word rows,
+    failures); an item that cannot be read or predicted is a failure line, not an exception."""
+    from tqdm import tqdm
+
+    from .features import load_item
+
+    autoencode = _autoencoder(rec)
     preds: dict[str, tuple[Any, np.ndarray, np.ndarray | None]] = {}
     words_rows: list[dict[str, Any]] = []
-    for key in tqdm(keys, desc=f"predict {split}", unit="utt", disable=not show_progress, dynamic_ncols=True):
-        item = {**load_item(rec.features_dir, key), **sources.get(key, {})}
-        pred = np.asarray(rec.predict_spectrogram(item), dtype=np.float64)
-        ae = np.asarray(autoencode(item["aud"]), dtype=np.float64) if autoencode is not None else None
+    failures: list[str] = []
+    for key in tqdm(keys, desc=f"predict {name}", unit="utt", disable=not show_progress, dynamic_ncols=True):
+        try:
+            item = {**load_item(features_dir, key), **sources.get(key, {}), "fs": rec.fs}
+            seen_as = {**item, "speaker": None} if self_normalise else item
+            if rec.reads_words:  # gu2s: the spectrogram and the words read from the lips in one pass
+                pred, item["hyp_lips"] = rec.predict_utterance(seen_as["lips"], seen_as.get("speaker"),
+                                                               len(item["aud"]))
+            else:
+                pred = rec.predict_spectrogram(seen_as)
+            pred = np.asarray(pred, dtype=np.float64)
+            ae = np.asarray(autoencode(item["aud"]), dtype=np.float64) if autoencode is not None else None
+            words = _word_scores(rec, seen_as, pred)
+        except Lip2SpeechError as exc:
+            failures.append(f"{key}: {exc}")
+            continue
         preds[key] = (item, pred, ae)
         words_rows += [{"key": key, "word": w, "start_s": f"{a:.3f}", "end_s": f"{b:.3f}", "corr2": f"{c:.6g}"}
-                       for w, a, b, c in _word_scores(rec, item, pred)]
+                       for w, a, b, c in words]
+    if not preds:
+        raise Lip2SpeechError(f"no utterance could be evaluated ({len(failures)} failed; first: {failures[0]})"
+                              if failures else "no utterances to evaluate", features_dir)
+    return preds, words_rows, failures
+
+
+def _score_all(preds: Mapping[str, tuple[Any, np.ndarray, np.ndarray | None]], opts: EvalOptions, name: str,
+               show_progress: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per-utterance metric rows (waveform metrics on the first opts.waveform_utterances) and failure lines."""
+    from .parallel import run_jobs
+
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     wave_keys = list(preds)[: opts.waveform_utterances] if opts.waveform else []
     if wave_keys:
         jobs = [(k, _portable(preds[k][0]), preds[k][1], preds[k][2], opts) for k in wave_keys]
-        report = run_jobs(_waveform_job, jobs, jobs=opts.jobs, desc=f"invert + metrics {split}",
+        report = run_jobs(_waveform_job, jobs, jobs=opts.jobs, desc=f"invert + metrics {name}",
                           show_progress=show_progress)
         rows, failures = report.results, report.failures
     for k, (item, pred, ae) in preds.items():
@@ -255,20 +366,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
         item = preds[row["key"]][0]
         row["speaker"] = item.get("speaker", row["key"].split("/")[0])
         row["words"] = " ".join(item.get("words", ()) or ())
-    for row in rows[: opts.samples]:
-        item, pred, ae = preds[row["key"]]
-        write_sample(out / "samples", row["key"], item, row, pred, ae)
-    write_text(out / "per_utterance.csv", _csv_text(rows))
-    write_text(out / "per_word.csv", _csv_text(words_rows, ("key", "word", "start_s", "end_s", "corr2")))
-    summary = {
-        "run": str(run_dir), "split": split, "n": len(rows), "failures": failures,
-        "reference": sorted({r.get("reference", "") for r in rows} - {""}),
-        "options": asdict(opts), "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "metrics": summarise(rows), "task": getattr(rec, "task", "sentence"),
-        "word_corr2": mean_ci([float(r["corr2"]) for r in words_rows]),
-    }
-    write_json(summary_path, summary)
-    return out
+        if item.get("hyp_lips") is not None:  # lip reading: the words the model read, scored like the recogniser's
+            row["hyp_lips"] = " ".join(item["hyp_lips"])
+            if len(item.get("words", ()) or ()) == 6:
+                row["wacc_lips"] = word_accuracy(item["words"], item["hyp_lips"])
+    return rows, failures
 
 
 def _word_scores(rec: Any, item: Mapping[str, Any], pred: np.ndarray) -> list[tuple[str, float, float, float]]:
@@ -295,7 +397,7 @@ def _autoencoder(rec: Any):  # type: ignore[no-untyped-def]
 def _portable(item: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an item a worker process needs, as plain picklable values."""
     out = {"aud": np.asarray(item["aud"]), "words": tuple(item.get("words", ()) or ())}
-    for key in ("audio", "wav", "audio_source", "video_source"):
+    for key in ("audio", "wav", "audio_source", "video_source", "fs"):
         if key in item:
             out[key] = item[key]
     return out

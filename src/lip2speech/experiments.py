@@ -4,9 +4,13 @@ An experiment is described by a YAML file in configs/experiments/ (`single`, `mu
 Output folder DIR (shared by all experiments, so identical runs are trained once):
   runs/<speakers>/<system>/        training run (lip2speech.train) + eval-test/ (lip2speech.evaluate);
                                    systems of one speaker set share the autoencoder run beside them
-  runs/<speakers>/<system>-words/  the same for runs trained on word segments (task: words, vocabulary)
-  <experiment>/results.json        rows (system, condition, metrics with 95% CIs, published value), samples
-  <experiment>/table.md            the same table as Markdown
+  runs/<speakers>/<system>-words/  the same for runs trained on word segments (task: words, vocabulary); other
+                                   variants add their tag: -frames (GF2S on 5 x 14 frames), -study-split,
+                                   -shuffled (lips shuffled across utterances); eval-train/ holds corr2 on the
+                                   training split
+  <label>/results.json             rows (system, condition, metrics with 95% CIs on test, corr2 on train, the
+                                   published train and test values), samples; label: the experiment's name
+  <label>/table.md                 the same table as Markdown
 Everything is resumable: finished runs and up-to-date evaluations are reused.
 """
 
@@ -26,15 +30,37 @@ from .fileio import write_json, write_text
 EXPERIMENTS_DIR = Path(__file__).parent / "configs" / "experiments"
 SYSTEMS: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
 
-#: Published corr2 (accuracy) of the original study (see docs: seed-systems.md). PUBLISHED VALUES, not ours.
-PUBLISHED: dict[str, dict[str, Any]] = {
-    "single": {"gp2s": 0.73, "gf2s": 0.72, "lip2audspec": 0.63},  # mean over speakers
-    "multi": {  # by number of speakers
-        "gf2s": {1: 0.72, 2: 0.68, 4: 0.71, 6: 0.65, 8: 0.61},
-        "gp2s": {1: 0.73, 2: 0.72, 4: 0.56, 6: 0.54, 8: 0.50},
-        "lip2audspec": {1: 0.63, 2: 0.40, 4: 0.39, 6: 0.33, 8: 0.29},
+
+
+def _pub(train: float | None, test: float | None = None) -> dict[str, float | None]:
+    return {"train": train, "test": test}
+
+
+#: PUBLISHED VALUES, not ours: corr2 of the original study per experiment, system and condition, as
+#: {"train": average over its training videos, "test": average over its held-out test videos (None: not
+#: published)}, from its result spreadsheets (docs: seed-systems.md, "What the published numbers are").
+#: Conditions: single: a speaker or "mean" (of s1, s16, s25, s27); multi: the number of speakers (training-set
+#: values only); vocabulary: "mean" over the 51 words (none for Lip2AudSpec).
+PUBLISHED: dict[str, dict[str, dict[Any, dict[str, float | None]]]] = {
+    "single": {
+        "lip2audspec": {"mean": _pub(0.633, 0.525), "s1": _pub(0.663, 0.567), "s16": _pub(0.728, 0.540),
+                        "s25": _pub(0.575, 0.515), "s27": _pub(0.567, 0.478)},
+        "gp2s": {"mean": _pub(0.729, 0.398), "s1": _pub(0.701, 0.375), "s16": _pub(0.779, 0.422),
+                 "s25": _pub(0.721, 0.417), "s27": _pub(0.714, 0.378)},
+        "gf2s": {"mean": _pub(0.714, 0.352), "s1": _pub(0.679, 0.328), "s16": _pub(0.771, 0.423),
+                 "s25": _pub(0.738, 0.306), "s27": _pub(0.669, 0.351)},
     },
-    "vocabulary": {"gp2s": 0.74, "gf2s": 0.81},  # mean over words; Lip2AudSpec not published
+    "multi": {
+        "gf2s": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.72, 0.68, 0.71, 0.65, 0.61))},
+        "gp2s": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.73, 0.72, 0.56, 0.54, 0.50))},
+        "lip2audspec": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.63, 0.40, 0.39, 0.33, 0.29))},
+    },
+    "vocabulary": {"gf2s": {"mean": _pub(0.807, 0.670)}, "gp2s": {"mean": _pub(0.737, 0.618)}},
+}
+#: The abstract's headline numbers (rounded training-set averages; PUBLISHED VALUES), for reference.
+HEADLINE: dict[str, dict[str, float]] = {
+    "single": {"gp2s": 0.73, "gf2s": 0.72, "lip2audspec": 0.63},
+    "vocabulary": {"gp2s": 0.74, "gf2s": 0.81},
 }
 
 
@@ -49,6 +75,7 @@ class ExperimentSpec:
     speakers: tuple[str, ...] = ()  # empty: all speakers of the features folder (natural order)
     speaker_counts: tuple[int, ...] = ()  # multi: first n speakers
     split: str = "test"
+    evaluate_train: bool = True  # also corr2 (only: no inversion) on each run's training split
     evaluate: dict = field(default_factory=dict)  # EvalOptions fields
 
 
@@ -65,9 +92,11 @@ def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> Expe
     spec = load_config(ExperimentSpec, path, {k: v for k, v in (overrides or {}).items() if v is not None})
     if spec.experiment not in PUBLISHED:
         raise Lip2SpeechError(f"experiment must be one of {', '.join(PUBLISHED)}, got {spec.experiment!r}", path)
-    unknown = [s for s in spec.systems if s not in SYSTEMS]
+    from .models import SYSTEMS as ALL_SYSTEMS  # the published three by default; gu2s on request
+
+    unknown = [s for s in spec.systems if s not in ALL_SYSTEMS]
     if unknown:
-        raise Lip2SpeechError(f"unknown systems: {', '.join(unknown)} (choose from {', '.join(SYSTEMS)})", path)
+        raise Lip2SpeechError(f"unknown systems: {', '.join(unknown)} (choose from {', '.join(ALL_SYSTEMS)})", path)
     if spec.experiment == "multi" and not spec.speaker_counts:
         raise Lip2SpeechError("a multi-speaker experiment needs speaker_counts", path)
     return spec
@@ -94,9 +123,25 @@ def conditions(spec: ExperimentSpec, available: Sequence[str]) -> list[tuple[str
     return [("+".join(speakers) if len(speakers) <= 3 else f"{len(speakers)} speakers", speakers)]
 
 
-def run_folder(out: Path, speakers: Sequence[str], system: str, task: str = "sentence") -> Path:
-    """Run folder of one system on a speaker set; runs of another task than sentences get their own folder."""
-    return out / "runs" / run_tag(speakers) / (system if task == "sentence" else f"{system}-{task}")
+def run_folder(out: Path, speakers: Sequence[str], system: str, task: str = "sentence",
+               tags: Sequence[str] = ()) -> Path:
+    """Run folder of one system on a speaker set; runs of another task than sentences, or of a variant
+    (variant_tags), get their own folder."""
+    return out / "runs" / run_tag(speakers) / "-".join([system, *([task] if task != "sentence" else []), *tags])
+
+
+def _override_tags(overrides: dict[str, Any]) -> list[str]:
+    """Tags of the variant named by train overrides (the results label of a variant experiment)."""
+    return ((["frames"] if overrides.get("gf_input") == "frames" else [])
+            + (["study-split"] if overrides.get("split_protocol") == "study" else [])
+            + (["shuffled"] if overrides.get("shuffle_lips") else []))
+
+
+def variant_tags(cfg: Any) -> list[str]:
+    """Folder tags of a TrainConfig's non-default variants: frames (GF2S on 5 x 14 frames), study-split, shuffled."""
+    tags = ["frames"] if cfg.system == "gf2s" and cfg.gf_input == "frames" else []
+    tags += ["study-split"] if cfg.split_protocol == "study" else []
+    return tags + (["shuffled"] if cfg.shuffle_lips else [])
 
 
 def run_tag(speakers: Sequence[str]) -> str:
@@ -110,6 +155,7 @@ def train_config_for(spec: ExperimentSpec, system: str, speakers: Sequence[str])
 
     train = spec.train.get(system, "train") if isinstance(spec.train, dict) else str(spec.train)
     overrides = dict(spec.train_overrides)
+    overrides.update(overrides.pop("per_system", {}).get(system, {}))  # e.g. {"gu2s": {"max_epochs": 12}}
     overrides.update(system=system, speakers=list(speakers))
     return load_train_config(train, overrides)
 
@@ -184,11 +230,21 @@ def train_runs(plan: Sequence[tuple[str, Any, Path]], features: str | Path, jobs
     return errors
 
 
-def _published(kind: str, system: str, n_speakers: int | None) -> float | None:
-    pub = PUBLISHED.get(kind, {}).get(system)
-    if isinstance(pub, dict):
-        return pub.get(n_speakers) if n_speakers is not None else None
-    return pub
+def published(kind: str, system: str, condition: Any) -> dict[str, float | None]:
+    """The study's {"train", "test"} corr2 for one row (None where not published). condition: single: a
+    speaker or "mean"; multi: the number of speakers; vocabulary: ignored (the mean over words)."""
+    by_condition = PUBLISHED.get(kind, {}).get(system, {})
+    return dict(by_condition.get("mean" if kind == "vocabulary" else condition) or _pub(None))
+
+
+def _published_for(spec: ExperimentSpec, kind: str, system: str, condition: Any) -> dict[str, float | None]:
+    """The published values of a row; none for the shuffled-lips control (the study has no such run)."""
+    return _pub(None) if spec.train_overrides.get("shuffle_lips") else published(kind, system, condition)
+
+
+def _with_published(row: dict[str, Any], pub: dict[str, float | None]) -> dict[str, Any]:
+    row.update(published_train=pub["train"], published_test=pub["test"])
+    return row
 
 
 def _word_table(runs: dict[str, Path], split: str) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
@@ -230,12 +286,17 @@ def run_experiment(
     train_only: bool = False,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
+    label: str | None = None,
 ) -> Path:
-    """Train and evaluate every run of experiment `name`, write DIR/<experiment>/results.json; returns it.
+    """Train and evaluate every run of experiment `name`, write DIR/<label>/results.json; returns it.
 
-    `jobs` > 1 trains independent runs side by side in that many processes; `train_only` stops after training."""
+    Each run is scored on its test split (every metric of `spec.evaluate`) and, when spec.evaluate_train, on its
+    training split (corr2 only). `jobs` > 1 trains independent runs side by side in that many processes;
+    `train_only` stops after training; `label` names the results folder (default: the experiment, plus the tags
+    of a variant's train_overrides, e.g. single-frames), so that variants keep their own tables."""
     from .evaluate import evaluate_run, load_summary, read_per_utterance, summarise
     from .features import load_manifest
+    from .metrics import mean_ci
 
     overrides: dict[str, Any] = {"systems": list(systems) if systems else None,
                                  "speakers": list(speakers) if speakers else None,
@@ -249,10 +310,12 @@ def run_experiment(
     opts = _eval_options(spec, eval_overrides)
     kind = spec.experiment
     total = len(conds) * len(spec.systems)
-    log(f"{kind}: {len(conds)} condition(s) x {len(spec.systems)} system(s) = {total} run(s) in {out / 'runs'}")
+    label = label or "-".join([kind, *_override_tags(spec.train_overrides)])
+    log(f"{label}: {len(conds)} condition(s) x {len(spec.systems)} system(s) = {total} run(s) in {out / 'runs'}")
     rows: list[dict[str, Any]] = []
     runs_by_condition: dict[str, dict[str, Path]] = {}
     pooled: dict[str, list[dict[str, Any]]] = {}
+    pooled_train: dict[str, list[float]] = {}
     plan: list[tuple[str, Any, Path]] = []
     errors: dict[Path, str] = {}
     run_dirs: dict[tuple[str, str], Path] = {}
@@ -261,29 +324,30 @@ def run_experiment(
         for system in spec.systems:
             try:
                 cfg = train_config_for(spec, system, spk)
-                run_dirs[cond, system] = run_dir = run_folder(out, spk, system, cfg.task)
-                plan.append((f"{kind} {cond} {system}", cfg, run_dir))
+                run_dirs[cond, system] = run_dir = run_folder(out, spk, system, cfg.task, variant_tags(cfg))
+                plan.append((f"{label} {cond} {system}", cfg, run_dir))
             except Lip2SpeechError as exc:
                 run_dirs[cond, system] = run_dir = run_folder(out, spk, system, task)
                 errors[run_dir] = str(exc)
     errors.update(train_runs(plan, features, jobs=jobs, show_progress=show_progress, log=log))
     if train_only:
-        return out / kind
+        return out / label
+    train_opts = dataclasses.replace(opts, waveform=False, asr=False, samples=0, waveform_utterances=None)
     step = 0
     for cond, spk in conds:
         for system in spec.systems:
             step += 1
             run_dir = run_dirs[cond, system]
             row: dict[str, Any] = {"system": system, "condition": cond, "n_speakers": len(spk),
-                                   "speakers": list(spk), "run": str(run_dir.relative_to(out)),
-                                   "published_corr2": None if kind == "single" else _published(kind, system, len(spk))}
+                                   "speakers": list(spk), "run": str(run_dir.relative_to(out))}
+            _with_published(row, _published_for(spec, kind, system, cond if kind == "single" else len(spk)))
             try:
                 if run_dir in errors:
                     raise Lip2SpeechError(errors[run_dir])
-                log(f"[{step}/{total}] {kind} {cond} {system}: evaluating on '{spec.split}'")
+                log(f"[{step}/{total}] {label} {cond} {system}: evaluating on '{spec.split}'")
                 eval_dir = evaluate_run(run_dir, spec.split, opts, corpus=corpus, show_progress=show_progress)
             except Lip2SpeechError as exc:
-                log(f"[{step}/{total}] {kind} {cond} {system}: FAILED: {exc}")
+                log(f"[{step}/{total}] {label} {cond} {system}: FAILED: {exc}")
                 row.update(error=str(exc), metrics={})
                 rows.append(row)
                 continue
@@ -295,37 +359,63 @@ def run_experiment(
             scores = f"corr2 {summary['metrics']['corr2']['mean']:.3f}"
             if summary.get("task") == "words" and summary.get("word_corr2"):
                 scores = f"corr2 per word {summary['word_corr2']['mean']:.3f} (whole utterances: {scores[6:]})"
-            log(f"[{step}/{total}] {kind} {cond} {system}: {scores}")
+            if spec.evaluate_train:
+                scores += _score_train_split(row, run_dir, train_opts, pooled_train, show_progress, log)
+            log(f"[{step}/{total}] {label} {cond} {system}: test {scores}")
     result: dict[str, Any] = {"experiment": kind, "created": _dt.datetime.now().isoformat(timespec="seconds"),
                               "features": str(features), "spec": dataclasses.asdict(spec), "rows": rows}
     if kind == "single":  # the published number is the mean over speakers: add one pooled row per system
         for system in spec.systems:
             if pooled.get(system):
-                rows.append({"system": system, "condition": "all speakers", "n_speakers": 1, "aggregate": True,
-                             "speakers": [c for c, _ in conds], "metrics": summarise(pooled[system]),
-                             "published_corr2": _published(kind, system, None)})
+                rows.append(_with_published(
+                    {"system": system, "condition": "all speakers", "n_speakers": 1, "aggregate": True,
+                     "speakers": [c for c, _ in conds], "metrics": summarise(pooled[system]),
+                     "train_metrics": ({"corr2": mean_ci(pooled_train[system])} if pooled_train.get(system)
+                                       else {})},
+                    _published_for(spec, kind, system, "mean")))
     if kind == "vocabulary":
         for cond, runs in runs_by_condition.items():
             table, per_word = _word_table(runs, spec.split)
+            _, per_word_train = _word_table(runs, "train") if spec.evaluate_train else ({}, {})
             result["words"] = table
-            from .metrics import mean_ci
-
             for row in rows:
                 if row["system"] in per_word and row["condition"] == cond:
                     row["metrics"] = {**row["metrics"], "corr2_sentence": row["metrics"].get("corr2"),
                                       "corr2": mean_ci(per_word[row["system"]])}
-                    row["published_corr2"] = _published(kind, row["system"], None)
-        words_runs = [r for r in rows if r["run"].endswith("-words")]
+                if row["system"] in per_word_train and row["condition"] == cond:
+                    row["train_metrics"] = {"corr2_sentence": row.get("train_metrics", {}).get("corr2"),
+                                            "corr2": mean_ci(per_word_train[row["system"]])}
         result["note"] = ("corr2 per word segment of runs trained on word segments (2 slices per word), averaged "
-                          "over word occurrences" if words_runs else
+                          "over word occurrences" if task == "words" else
                           "corr2 per aligned word span of sentence-trained runs, averaged over word occurrences")
     # multi-speaker: samples of the largest speaker set (the smaller ones are usually the single-speaker runs)
     ordered = dict(reversed(list(runs_by_condition.items()))) if kind == "multi" else runs_by_condition
-    result["samples"] = _samples(ordered, out / kind, spec.split)
-    path = out / kind / "results.json"
+    result["samples"] = _samples(ordered, out / label, spec.split)
+    if label != kind:
+        result["label"] = label
+    path = out / label / "results.json"
     write_json(path, result)
-    _write_table(result, out / kind / "table.md")
+    write_table(result, out / label / "table.md")
     return path
+
+
+def _score_train_split(row: dict[str, Any], run_dir: Path, opts: Any, pooled: dict[str, list[float]],
+                       show_progress: bool, log: Callable[[str], None]) -> str:
+    """corr2 of a run on its training split into row["train_metrics"] (pooled per system); returns a log suffix."""
+    from .evaluate import evaluate_run, load_summary, read_per_utterance
+
+    try:
+        eval_dir = evaluate_run(run_dir, "train", opts, corpus=None, show_progress=show_progress)
+    except Lip2SpeechError as exc:
+        log(f"  {row['system']} {row['condition']}: training split not scored: {exc}")
+        row["train_error"] = str(exc)
+        return ""
+    summary = load_summary(eval_dir)
+    row.update(train_metrics={"corr2": summary["metrics"]["corr2"]}, n_train=summary["n"])
+    pooled.setdefault(row["system"], []).extend(r["corr2"] for r in read_per_utterance(eval_dir / "per_utterance.csv"))
+    if summary.get("task") == "words" and summary.get("word_corr2"):
+        return f", train corr2 per word {summary['word_corr2']['mean']:.3f}"
+    return f", train corr2 {summary['metrics']['corr2']['mean']:.3f}"
 
 
 def _samples(runs_by_condition: dict[str, dict[str, Path]], base: Path, split: str) -> list[dict[str, Any]]:
@@ -345,10 +435,11 @@ def _samples(runs_by_condition: dict[str, dict[str, Path]], base: Path, split: s
     return []
 
 
-def _write_table(result: dict[str, Any], path: Path) -> None:
-    from .report import TABLE_HEADER, markdown_table, table_rows
+def write_table(result: dict[str, Any], path: Path) -> None:
+    """The results table of `result` as Markdown, with the note on what its columns are."""
+    from .report import TABLE_HEADER, TABLE_NOTE, markdown_table, table_rows
 
-    write_text(path, markdown_table(TABLE_HEADER, table_rows(result)) + "\n")
+    write_text(path, markdown_table(TABLE_HEADER, table_rows(result)) + f"\n\n{TABLE_NOTE}\n")
 
 
 def print_results(path: str | Path, log: Callable[[str], None] = print) -> None:

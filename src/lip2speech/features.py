@@ -23,7 +23,17 @@ from .errors import Lip2SpeechError
 from .fileio import save_npz, write_json
 
 FEATURE_VERSION = 1
-FEATURE_CONFIG: dict[str, Any] = {"version": FEATURE_VERSION, "fs": 8000, "spec_frame_s": 0.008, "bins": 128}
+SAMPLE_RATES = (8000, 16000)  # audio rates of the auditory model (Hz): 8 kHz as published, 16 kHz for wider band
+
+
+def feature_config(fs: int = 8000) -> dict[str, Any]:
+    """The feature configuration of a features folder prepared at audio rate `fs` (Hz)."""
+    if fs not in SAMPLE_RATES:
+        raise Lip2SpeechError(f"unsupported audio rate {fs} Hz (choose from {', '.join(map(str, SAMPLE_RATES))})")
+    return {"version": FEATURE_VERSION, "fs": int(fs), "spec_frame_s": 0.008, "bins": 128}
+
+
+FEATURE_CONFIG: dict[str, Any] = feature_config()  # the published setting (8 kHz)
 LIP_FIELDS = ("gf", "gp", "faces", "valid", "landmarks", "mouth_boxes")
 
 
@@ -57,13 +67,17 @@ def item_path(features_dir: str | Path, key: str) -> Path:
 
 
 def check_features_config(features_dir: str | Path, expected: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The folder's feature configuration; Lip2SpeechError if missing or different from `expected`."""
+    """The folder's feature configuration; Lip2SpeechError if missing, unsupported or different from `expected`
+    (None: any supported audio rate)."""
     path = Path(features_dir) / "features.json"
     if not path.is_file():
         raise Lip2SpeechError("not a features folder (no features.json); run `lip2speech prepare` first",
                               features_dir)
     cfg = json.loads(path.read_text())
-    expected = dict(FEATURE_CONFIG if expected is None else expected)
+    if expected is None:
+        fs = cfg.get("fs")
+        expected = feature_config(fs) if fs in SAMPLE_RATES else FEATURE_CONFIG
+    expected = dict(expected)
     diff = sorted(k for k in set(cfg) | set(expected) if cfg.get(k) != expected.get(k))
     if diff:
         raise Lip2SpeechError(
@@ -77,8 +91,7 @@ def _extract(args: tuple[Any, str]) -> dict[str, Any]:
     from .audio import auditory_spectrogram, load_audio
     from .lips import extract_lips
 
-    utt, out = args
-    fs = FEATURE_CONFIG["fs"]
+    utt, out, fs = args
     aud = auditory_spectrogram(load_audio(utt.audio_source, fs=fs), fs=fs).astype(np.float32)
     track = extract_lips(utt.video)
     valid = np.asarray(track.valid, dtype=bool)
@@ -108,8 +121,12 @@ def _entry_from_file(key: str, path: Path) -> dict[str, Any] | None:
 
 
 def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None = None, jobs: int = 1,
-            shard: str | tuple[int, int] | None = None, show_progress: bool = True) -> PrepareReport:
-    """Extract spectrogram + lip track of every utterance of `corpus` (or of `speakers`) into `out`."""
+            shard: str | tuple[int, int] | None = None, show_progress: bool = True,
+            fs: int | None = None) -> PrepareReport:
+    """Extract spectrogram + lip track of every utterance of `corpus` (or of `speakers`) into `out`.
+
+    fs: audio rate of the auditory spectrogram (Hz; 8000 as published, or 16000); None: the existing folder's
+    rate, else 8000."""
     from .corpus import scan_corpus
     from .parallel import run_jobs
 
@@ -117,9 +134,10 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     i, n = shard if isinstance(shard, tuple) else parse_shard(shard)
     cfg_path = out / "features.json"
     if cfg_path.exists():
-        check_features_config(out)
+        fs = check_features_config(out, None if fs is None else feature_config(fs))["fs"]
     else:
-        write_json(cfg_path, FEATURE_CONFIG)
+        fs = 8000 if fs is None else fs
+        write_json(cfg_path, feature_config(fs))
     scan = scan_corpus(corpus, speakers=list(speakers) if speakers else None)
     if not scan.utterances:
         raise Lip2SpeechError("no usable utterances found", corpus)
@@ -134,7 +152,7 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
             entries[u.key] = entry
             report.skipped.append(u.key)
         else:
-            todo.append((u, str(out)))
+            todo.append((u, str(out), fs))
     res = run_jobs(_extract, todo, jobs=jobs, desc="prepare", show_progress=show_progress)
     for e in res.results:
         entries[e["key"]] = e
@@ -237,9 +255,9 @@ def write_synthetic_item(features_dir: str | Path, key: str, aud: np.ndarray, li
     return _entry(key, speaker, len(lips["valid"]), len(aud))
 
 
-def write_manifest(features_dir: str | Path, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Write features.json and a single manifest part for `entries` (tests, benchmarks)."""
-    write_json(Path(features_dir) / "features.json", FEATURE_CONFIG)
+def write_manifest(features_dir: str | Path, entries: Sequence[Mapping[str, Any]], fs: int = 8000) -> None:
+    """Write features.json (audio rate fs, Hz) and a single manifest part for `entries` (tests, benchmarks)."""
+    write_json(Path(features_dir) / "features.json", feature_config(fs))
     write_json(Path(features_dir) / "manifest" / "part-1-of-1.json", {"items": list(entries)})
 
 

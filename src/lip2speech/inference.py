@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
@@ -14,8 +13,8 @@ import yaml
 
 from . import data as D
 from .errors import Lip2SpeechError
-from .features import FEATURE_CONFIG, check_features_config
-from .models import build_model
+from .features import SAMPLE_RATES, check_features_config, feature_config
+from .models import UTTERANCE_SYSTEMS, build_model
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -64,18 +63,26 @@ class Reconstructor:
         self.meta = meta
         self.system: str = meta["system"]
         self.feature_config = meta.get("feature_config", {})
-        if self.feature_config != FEATURE_CONFIG:
+        fs = self.feature_config.get("fs")
+        if fs not in SAMPLE_RATES or self.feature_config != feature_config(fs):
             raise Lip2SpeechError("checkpoint was made with another feature configuration", ckpt_path)
+        self.fs: int = int(fs)  # audio rate of the spectrogram and of the speech it becomes (Hz)
         self.legacy = bool(meta.get("legacy_decompress", False))
         state = ckpt["state_dict"]
         if self.system == "autoencoder":
             self.ae = _load_net("autoencoder", meta["model_kwargs"], state, "net.", ckpt_path)
             self.net = None
+        elif self.system in UTTERANCE_SYSTEMS:  # whole utterance -> spectrogram: no autoencoder
+            self.ae = None
+            self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
+            self.kind = "utterance"
+            self.stats = {k: D.NormStats.from_dict(v) for k, v in meta["stats"].items()}
         else:
             self.ae = _load_net("autoencoder", meta["ae_kwargs"], state, "ae.", ckpt_path)
             self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
             self.kind, self.window_slices = meta["kind"], int(meta["window_slices"])
             self.stats = D.NormStats.from_dict(meta["stats"])
+            self.gf_input: str = meta.get("gf_input", "frames")  # checkpoints before gf_input existed: frames
         self.task: str = meta.get("task", "sentence")  # sentence | words (what the run was trained on)
         self.slices_per_word = int(meta.get("slices_per_word", D.SLICES_PER_WORD))
         cfg_path = self.run_dir / "config.yaml"
@@ -103,14 +110,39 @@ class Reconstructor:
         comp = self.ae.decode(torch.from_numpy(np.asarray(codes, np.float32))).numpy()
         return D.slices_to_spec(D.decompress(comp, self.legacy), n_aud, fps)
 
+    @property
+    def reads_words(self) -> bool:
+        """Whether the model reads the words from the lips (a gu2s run with its CTC head)."""
+        return self.system in UTTERANCE_SYSTEMS and self.net.ctc is not None
+
+    @torch.no_grad()
+    def predict_utterance(self, lips: Mapping[str, Any], speaker: str | None = None,
+                          n_aud: int | None = None) -> tuple[np.ndarray, list[str]]:
+        """gu2s: spectrogram (n_aud or 5 per 25 fps frame, 128; linear units) and the words read from the lips
+        (empty without a CTC head) of a whole utterance; an unseen speaker is normalised by its own utterance."""
+        from .utterance import grid_words, utterance_input
+
+        x = utterance_input(lips, self.stats, speaker or "<unseen>")
+        want = (self.meta["model_kwargs"]["height"], self.meta["model_kwargs"]["width"])
+        if self.net.use_gp and x.gp.shape[1:] != want:
+            raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "
+                                  f"{x.gp.shape[1]}x{x.gp.shape[2]} (prepared with other settings)")
+        out = self.net(torch.from_numpy(x.gp)[None] if self.net.use_gp else None,
+                       torch.from_numpy(x.gf)[None] if self.net.use_gf else None, torch.tensor([x.frames]))
+        spec = D.decompress(out["spec"][0].numpy(), False)
+        if n_aud is not None and n_aud != len(spec):  # the video and audio lengths differ by a few frames
+            spec = spec[np.minimum(np.arange(n_aud), len(spec) - 1)]
+        words = grid_words(out["logits"][0].numpy()) if out["logits"] is not None else []
+        return spec.astype(np.float32), words
+
     @torch.no_grad()
     def predict_codes(self, lips: Mapping[str, Any], speaker: str | None = None) -> np.ndarray:
         """Bottleneck codes (n_slices * 26, 32) predicted from a lips mapping; unseen speaker: self-normalised."""
         n_sl = D.n_slices(len(lips["valid"]))
         if n_sl < self.window_slices:
             raise Lip2SpeechError(f"video too short: needs at least {self.window_slices * D.SLICE_FRAMES} frames")
-        x = D.cut_windows(D.utterance_input(lips, self.kind, self.stats, speaker or "<unseen>"),
-                          self.kind, n_sl, self.window_slices)
+        x = D.cut_windows(D.utterance_input(lips, self.kind, self.stats, speaker or "<unseen>", self.gf_input),
+                          self.kind, n_sl, self.window_slices, D.slice_steps(self.kind, self.gf_input))
         pred = np.concatenate([self.net(torch.from_numpy(x[i:i + 64])).numpy() for i in range(0, len(x), 64)])
         return D.overlap_average(pred, n_sl, self.window_slices)
 
@@ -124,6 +156,8 @@ class Reconstructor:
                 rec = self.ae(torch.from_numpy(D.compress(aud)))[0].numpy()
             return D.decompress(rec, self.legacy).astype(np.float32)
         lips = item["lips"]
+        if self.system in UTTERANCE_SYSTEMS:
+            return self.predict_utterance(lips, item.get("speaker"), len(aud))[0]
         codes = self.predict_codes(lips, item.get("speaker"))
         return self.decode(codes, len(aud), float(lips["fps"]))
 
@@ -133,8 +167,8 @@ class Reconstructor:
         """Every aligned word of `item` (sil/sp skipped) predicted as the vocabulary task does: the word's lips
         resampled to 2 slices, the predicted 52 frames mapped back onto the word's original 8 ms frames.
         Empty when the item has no word alignments."""
-        if self.system == "autoencoder":
-            raise Lip2SpeechError("this is an autoencoder run; predict_words needs a gf2s, gp2s or lip2audspec run",
+        if self.system == "autoencoder" or self.system in UTTERANCE_SYSTEMS:
+            raise Lip2SpeechError(f"predict_words needs a gf2s, gp2s or lip2audspec words run, not {self.system}",
                                   self.run_dir)
         lips, aud = item["lips"], np.asarray(item["aud"], np.float32)
         fps = float(lips["fps"])
@@ -142,8 +176,9 @@ class Reconstructor:
                 if len(D.word_frames(s, fps, len(aud)))]
         if not segs:
             return []
-        x = D.utterance_input(lips, self.kind, self.stats, item.get("speaker") or "<unseen>")
-        windows, _ = D.word_samples(x, aud, self.kind, fps, segs, self.window_slices, self.slices_per_word)
+        x = D.word_input(lips, self.kind, self.stats, item.get("speaker") or "<unseen>", self.gf_input)
+        windows, _ = D.word_samples(x, aud, self.kind, fps, segs, self.window_slices, self.slices_per_word,
+                                    self.gf_input)
         pred = np.concatenate([self.net(torch.from_numpy(windows[i:i + 64])).numpy()
                                for i in range(0, len(windows), 64)])
         per_word = self.slices_per_word - self.window_slices + 1
@@ -161,36 +196,12 @@ class Reconstructor:
 
 
 def load_run(run_dir: str | Path) -> Reconstructor:
-    """The trained model of a run folder (model.ckpt), ready to predict."""
+    """The trained model of a run folder (model.ckpt) or of a shipped model name (`grid-s1`), ready to predict."""
+    from .shipped import shipped_models
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise Lip2SpeechError("run folder not found", run_dir)
+        if str(run_dir) in shipped_models():
+            return Reconstructor(shipped_models()[str(run_dir)])
+        raise Lip2SpeechError("run folder not found (nor a shipped model name; see `lip2speech models`)", run_dir)
     return Reconstructor(run_dir)
-
-
-def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
-          n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
-    """Reconstruct speech (8 kHz WAV) from the lips of `video`; optionally mux it with the video into an MP4."""
-    from .audio import invert_auditory_spectrogram
-    from .audio.files import write_wav
-    from .features import lips_from_track
-    from .lips import extract_lips
-    from .video.io import read_video, write_video
-
-    rec = load_run(run_dir)
-    if rec.system == "autoencoder":
-        raise Lip2SpeechError("this is an autoencoder run; speak needs a gf2s, gp2s or lip2audspec run", run_dir)
-    track = extract_lips(video)
-    lips = lips_from_track(track)
-    fs = FEATURE_CONFIG["fs"]
-    n_aud = int(math.ceil(len(track.valid) / track.fps / FEATURE_CONFIG["spec_frame_s"]))
-    spec = rec.decode(rec.predict_codes(lips, speaker), n_aud, track.fps)
-    wave = np.asarray(invert_auditory_spectrogram(spec, fs=fs, n_iter=n_iter, seed=0), np.float64)
-    wave = (0.9 * wave / max(np.max(np.abs(wave)), 1e-9)).astype(np.float32)
-    out_wav = Path(out_wav)
-    write_wav(out_wav, wave, fs)
-    if out_video is not None:
-        v = read_video(video)
-        write_video(out_video, v.frames, v.fps, audio=wave, audio_fs=fs)
-    return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
-            "seconds": len(wave) / fs, "frames_without_face": int((~lips["valid"]).sum())}

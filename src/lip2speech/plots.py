@@ -65,8 +65,10 @@ def speakers_figure(
     ours: Mapping[str, Sequence[tuple[int, float, float, float]]],
     published: Mapping[str, Mapping[int, float]],
     metric: str = "corr2",
+    ours_train: Mapping[str, Mapping[int, float]] | None = None,
 ) -> bytes:
-    """Metric vs number of speakers: ours (system -> [(n, mean, ci_low, ci_high)]) solid, published dashed."""
+    """Metric vs number of speakers: ours on test (system -> [(n, mean, ci_low, ci_high)]) solid, ours on train
+    (system -> {n: mean}) dotted, published dashed."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for system in sorted(set(ours) | set(published)):
@@ -76,7 +78,11 @@ def speakers_figure(
             n, mean, lo, hi = (np.array(v, dtype=np.float64) for v in zip(*points))
             err = np.vstack([mean - lo, hi - mean])
             err = np.where(np.isfinite(err), err, 0.0)
-            ax.errorbar(n, mean, yerr=err, marker="o", capsize=3, color=colour, label=f"{system} (ours)")
+            ax.errorbar(n, mean, yerr=err, marker="o", capsize=3, color=colour, label=f"{system} (ours, test)")
+        train = sorted((ours_train or {}).get(system, {}).items())
+        if train:
+            ax.plot([p[0] for p in train], [p[1] for p in train], ls=":", marker="^", color=colour,
+                    label=f"{system} (ours, train)")
         pub = sorted(published.get(system, {}).items())
         if pub:
             ax.plot([p[0] for p in pub], [p[1] for p in pub], ls="--", marker="s", mfc="none",

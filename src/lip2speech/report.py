@@ -29,14 +29,27 @@ METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("pesq", "PESQ"),
     ("wacc", "Word acc."),
     ("wacc_orig", "Word acc. (original)"),
+    ("wacc_lips", "Word acc. (lips)"),  # gu2s: the words it reads from the lips, scored like the recogniser's
 )
-TABLE_HEADER: tuple[str, ...] = ("System", "Condition", "Speakers", "Test utts", "corr2 (ours)", "95% CI",
-                                 "corr2 (published)") + tuple(t for _, t in METRIC_COLUMNS)
+TABLE_HEADER: tuple[str, ...] = ("System", "Condition", "Speakers", "Test utts", "corr2 test (ours)", "95% CI",
+                                 "corr2 train (ours)", "corr2 test (published)", "corr2 train (published)",
+                                 ) + tuple(t for _, t in METRIC_COLUMNS)
+#: The line under every table saying what its corr2 columns are.
+TABLE_NOTE = ("corr2 test (ours): mean and 95% CI over the run's held-out test utterances; corr2 train (ours): "
+              "mean over its training utterances; corr2 test / train (published): the study's averages over its "
+              "held-out test videos / its training videos (its headline numbers are training-set averages); "
+              "the other columns are on the test utterances.")
 EXPERIMENT_TITLES = {
     "single": "Single speaker",
     "multi": "Multi-speaker",
     "vocabulary": "Vocabulary (per-word reconstruction)",
+    "real-grid": "Real GRID: the shipped model on real s1 clips",
 }
+#: Columns of the real-GRID table: (row field, header).
+REAL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("words", "Words"), ("hyp_lips", "Read from the lips"), ("hyp", "Recogniser: reconstruction"),
+    ("hyp_orig", "Recogniser: original"), ("corr2", "corr2"), ("stoi", "STOI"), ("estoi", "ESTOI"),
+    ("pesq", "PESQ"), ("wacc", "Word acc."), ("wacc_lips", "Word acc. (lips)"))
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -54,15 +67,30 @@ def _stat(row: dict[str, Any], metric: str, field: str = "mean") -> Any:
     return (row.get("metrics", {}).get(metric) or {}).get(field)
 
 
+def fmt_published(value: Any) -> str:
+    """A published value as printed by the study (2 or 3 decimals); '–' when not published."""
+    text = fmt(value, 3)
+    return text[:-1] if text.endswith("0") else text
+
+
+def published_of(row: dict[str, Any]) -> tuple[Any, Any]:
+    """(published train, published test) of a results row; results files from before both kinds were recorded
+    hold one `published_corr2`, the training-set headline."""
+    return row.get("published_train", row.get("published_corr2")), row.get("published_test")
+
+
 def table_rows(result: dict[str, Any]) -> list[list[str]]:
-    """Table cells (strings, TABLE_HEADER order) of one experiment's rows: ours beside published."""
+    """Table cells (strings, TABLE_HEADER order) of one experiment's rows: ours on test and train beside the
+    published test and train values."""
     rows = []
     for row in result.get("rows", []):
         ci = f"[{fmt(_stat(row, 'corr2', 'ci_low'))}, {fmt(_stat(row, 'corr2', 'ci_high'))}]"
+        pub_train, pub_test = published_of(row)
+        train = (row.get("train_metrics") or {}).get("corr2") or {}
         rows.append([
             str(row.get("system", "")), str(row.get("condition", "")), str(row.get("n_speakers", "")),
             str(row["n_test"] if row.get("n_test") is not None else _stat(row, "corr2", "n") or ""),
-            fmt(_stat(row, "corr2")), ci, fmt(row.get("published_corr2"), 2),
+            fmt(_stat(row, "corr2")), ci, fmt(train.get("mean")), fmt_published(pub_test), fmt_published(pub_train),
         ] + [fmt(_stat(row, key)) for key, _ in METRIC_COLUMNS])
     return rows
 
@@ -99,12 +127,17 @@ def load_results(folder: str | Path) -> list[dict[str, Any]]:
     if not found:
         raise Lip2SpeechError("no results.json found (run `lip2speech experiment ... --out` first)", folder)
     order = {k: i for i, k in enumerate(EXPERIMENT_TITLES)}
-    return sorted(found, key=lambda r: order.get(r.get("experiment", ""), len(order)))
+    # each experiment's own table first, then its labelled variants
+    return sorted(found, key=lambda r: (order.get(r.get("experiment", ""), len(order)), bool(r.get("label")),
+                                        str(r.get("label", ""))))
 
 
-def _speaker_series(result: dict[str, Any]) -> tuple[dict[str, list], dict[str, dict[int, float]]]:
+def _speaker_series(result: dict[str, Any]) -> tuple[dict[str, list], dict[str, dict[int, float]],
+                                                     dict[str, dict[int, float]]]:
+    """Per system: ours on test [(n, mean, ci_low, ci_high)], published {n: train value}, ours on train {n: mean}."""
     ours: dict[str, list] = {}
     published: dict[str, dict[int, float]] = {}
+    train: dict[str, dict[int, float]] = {}
     for row in result.get("rows", []):
         n, system = row.get("n_speakers"), row.get("system")
         if not isinstance(n, int) or row.get("aggregate"):
@@ -112,11 +145,14 @@ def _speaker_series(result: dict[str, Any]) -> tuple[dict[str, list], dict[str, 
         mean = _stat(row, "corr2")
         if mean is not None:
             ours.setdefault(system, []).append((n, mean, _stat(row, "corr2", "ci_low"), _stat(row, "corr2", "ci_high")))
-        if row.get("published_corr2") is not None:
-            published.setdefault(system, {})[n] = float(row["published_corr2"])
+        if published_of(row)[0] is not None:  # the study's multi-speaker values are training-set averages
+            published.setdefault(system, {})[n] = float(published_of(row)[0])
+        train_mean = ((row.get("train_metrics") or {}).get("corr2") or {}).get("mean")
+        if train_mean is not None:
+            train.setdefault(system, {})[n] = float(train_mean)
     for system in ours:
         ours[system] = [tuple(np.nan if v is None else v for v in p) for p in ours[system]]
-    return ours, published
+    return ours, published, train
 
 
 def _wav_bytes(wav: np.ndarray, fs: int) -> bytes:
@@ -149,6 +185,10 @@ class _Page:
     def para(self, text: str) -> None:
         self.html.append(f"<p>{html.escape(text)}</p>")
         self.md.append(f"{text}\n")
+
+    def note(self, text: str) -> None:
+        self.html.append(f'<p class="note">{html.escape(text)}</p>')
+        self.md.append(f"*{text}*\n")
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "results") -> None:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
@@ -232,13 +272,17 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
     page.html.append(f"<h1>{html.escape(title)}</h1>")
     page.md.append(f"# {title}\n")
     page.para("Every number below was computed by the runs in this folder; the published values are from the "
-              "original study (corr2 of auditory spectrograms, averaged over test utterances). "
-              "corr2 is shown as mean and 95% confidence interval over test utterances; AE ceiling is corr2 "
-              "of the autoencoder's own reconstruction of the target, the best a system can reach.")
+              "original study's result spreadsheets (corr2 of auditory spectrograms, averaged over its held-out "
+              "test videos and over its training videos). Ours on test is shown as mean and 95% confidence "
+              "interval over test utterances; AE ceiling is corr2 of the autoencoder's own reconstruction of the "
+              "target, the best a system can reach.")
     shown: set[Path] = set()
     for result in results:
         kind = result.get("experiment", "")
-        page.heading(EXPERIMENT_TITLES.get(kind, kind or "experiment"))
+        page.heading(result_title(result))
+        if kind == "real-grid":
+            _real_grid_section(page, result, max_samples, shown)
+            continue
         meta = [f"created {result.get('created', '?')}"]
         if result.get("features"):
             meta.append(f"features {result['features']}")
@@ -246,13 +290,16 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
             meta.append(str(result["note"]))
         page.para("; ".join(meta))
         page.table(TABLE_HEADER, table_rows(result))
+        page.note(TABLE_NOTE)
         for row in result.get("rows", []):
             if row.get("error"):
                 page.para(f"Failed: {row.get('system')} {row.get('condition')}: {row['error']}")
         if kind == "multi":
-            ours, published = _speaker_series(result)
+            ours, published, train = _speaker_series(result)
             if ours:
-                page.image(speakers_figure(ours, published), "corr2 vs number of speakers (ours solid, published dashed)")
+                page.image(speakers_figure(ours, published, ours_train=train),
+                           "corr2 vs number of speakers (ours on test solid, ours on train dotted, "
+                           "published training-set values dashed)")
         per_word = result.get("words") or {}
         if per_word:
             systems = sorted({s for v in per_word.values() for s in v})
@@ -269,12 +316,29 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
     return html_path, md_path
 
 
+def _real_grid_section(page: _Page, result: dict[str, Any], max_samples: int, shown: set[Path]) -> None:
+    """The shipped model on real clips: per-clip words and scores, then their spectrograms and players."""
+    page.para(f"Model {result.get('model', '')}, on real clips it never trained on. Data: "
+              f"{result.get('attribution', 'GRID corpus (CC BY 4.0)')}.")
+    page.table(["Clip"] + [h for _, h in REAL_COLUMNS],
+               [[r.get("key", "")] + [fmt(r.get(k)) for k, _ in REAL_COLUMNS] for r in result.get("rows", [])])
+    _sample_section(page, result, max_samples, shown)
+
+
+def result_title(result: dict[str, Any]) -> str:
+    """Heading of one results file: the experiment's title, and its label when it is a variant."""
+    kind = result.get("experiment", "")
+    title = EXPERIMENT_TITLES.get(kind, kind or "experiment")
+    return f"{title} — {result['label']}" if result.get("label") else title
+
+
 def summary_text(results: Iterable[dict[str, Any]]) -> str:
-    """Terminal summary: one table per experiment with ours beside published (main columns only)."""
-    keep = [TABLE_HEADER.index(h) for h in TABLE_HEADER[:7] + ("STOI", "Word acc.")]
+    """Terminal summary: one table per experiment with ours beside published (main columns only) and the note."""
+    keep = [TABLE_HEADER.index(h) for h in TABLE_HEADER[:9] + ("STOI", "Word acc.", "Word acc. (lips)")]
     parts = []
     for result in results:
-        kind = result.get("experiment", "")
+        if result.get("experiment") == "real-grid":  # per-clip words, printed by the demo itself
+            continue
         rows = [[r[i] for i in keep] for r in table_rows(result)]
-        parts.append(f"{EXPERIMENT_TITLES.get(kind, kind)}\n{text_table([TABLE_HEADER[i] for i in keep], rows)}")
+        parts.append(f"{result_title(result)}\n{text_table([TABLE_HEADER[i] for i in keep], rows)}\n{TABLE_NOTE}")
     return "\n\n".join(parts)

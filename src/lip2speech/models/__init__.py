@@ -1,4 +1,4 @@
-"""Model registry: the autoencoder and the three lip-to-speech systems, built by name with keyword sizes."""
+"""Model registry: the autoencoder, the three published lip-to-speech systems and gu2s, built by name with sizes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ..errors import Lip2SpeechError
 from .autoencoder import Autoencoder
 from .gf2s import GF2S
 from .gp2s import GP2S
+from .gu2s import GU2S
 from .lip2audspec import Lip2AudSpec
 
 MODELS: dict[str, type[nn.Module]] = {
@@ -17,10 +18,13 @@ MODELS: dict[str, type[nn.Module]] = {
     "gf2s": GF2S,
     "gp2s": GP2S,
     "lip2audspec": Lip2AudSpec,
+    "gu2s": GU2S,
 }
-SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
-# Which lip input each system reads, and how many 5-frame slices one input window spans.
-INPUT_KIND = {"gf2s": "gf", "gp2s": "gp", "lip2audspec": "faces"}
+PUBLISHED_SYSTEMS = ("gf2s", "gp2s", "lip2audspec")  # the study's systems: windows of lips -> AE bottleneck codes
+UTTERANCE_SYSTEMS = ("gu2s",)  # whole utterance of lips -> spectrogram (no autoencoder)
+SYSTEMS = PUBLISHED_SYSTEMS + UTTERANCE_SYSTEMS
+# Which lip input each windowed system reads, and how many 5-frame slices one input window spans.
+INPUT_KIND = {"gf2s": "gf", "gp2s": "gp", "lip2audspec": "faces", "gu2s": "utterance"}
 WINDOW_SLICES = {"gf2s": 1, "gp2s": 1, "lip2audspec": 2}
 
 
@@ -39,5 +43,5 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["Autoencoder", "GF2S", "GP2S", "Lip2AudSpec", "MODELS", "SYSTEMS", "INPUT_KIND", "WINDOW_SLICES",
-           "build_model", "param_count"]
+__all__ = ["Autoencoder", "GF2S", "GP2S", "GU2S", "Lip2AudSpec", "MODELS", "SYSTEMS", "PUBLISHED_SYSTEMS",
+           "UTTERANCE_SYSTEMS", "INPUT_KIND", "WINDOW_SLICES", "build_model", "param_count"]

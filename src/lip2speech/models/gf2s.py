@@ -9,7 +9,11 @@ from .head import SequenceHead
 
 
 class GF2S(nn.Module):
-    """Input (B, frames, 14) -> LSTM(512, sequence) -> head -> (B, out_frames, 32)."""
+    """Input (B, frames, n_features) -> LSTM(512, sequence) -> head -> (B, out_frames, 32).
+
+    `frames` is the number of input steps per window and `n_features` the values per step, set by
+    train.model_kwargs_for from the GF input: the study's 26 x 21 (data.GF_INPUTS `study`) or 5 x 14 (`frames`,
+    also the constructor default)."""
 
     input_kind = "gf"
 

@@ -66,19 +66,29 @@ def video_info(path: str | Path) -> VideoInfo:
         container.close()
 
 
-def read_video(path: str | Path, grey: bool = False) -> Video:
-    """Decode every frame of `path` as RGB uint8 (or grey (T, H, W) if `grey`), with the stream's fps."""
-    path = Path(path)
+def _decode(path: Path, formats: tuple[str, ...]) -> tuple[list[np.ndarray], float]:
+    """Decode every frame of `path` once into each of `formats` (PyAV names); returns (stacks, fps)."""
     container = _open(path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 25.0)
-        fmt = "gray" if grey else "rgb24"
-        frames = decode_stream(container, stream, lambda f: f.to_ndarray(format=fmt), path, "video")
+        frames = decode_stream(container, stream, lambda f: [f.to_ndarray(format=m) for m in formats], path, "video")
     finally:
         container.close()
-    return Video(np.stack(frames), fps)
+    return [np.stack([f[i] for f in frames]) for i in range(len(formats))], fps
+
+
+def read_video(path: str | Path, grey: bool = False) -> Video:
+    """Decode every frame of `path` as RGB uint8 (or grey (T, H, W) if `grey`), with the stream's fps."""
+    (frames,), fps = _decode(Path(path), ("gray" if grey else "rgb24",))
+    return Video(frames, fps)
+
+
+def read_video_rgb_grey(path: str | Path) -> tuple[Video, Video]:
+    """Decode `path` once into RGB and grey frames (the same conversions as read_video)."""
+    (rgb, grey), fps = _decode(Path(path), ("rgb24", "gray"))
+    return Video(rgb, fps), Video(grey, fps)
 
 
 def _ffmpeg() -> str:

@@ -1,0 +1,122 @@
+"""Train, evaluate and ship the grid-s1 model: gu2s on the 400 real GRID s1 clips (16 kHz audio path).
+
+    python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --features F16 --run RUN [--jobs 2]
+
+Steps (each resumes): prepare the clips at 16 kHz into F16; train gu2s with its packaged defaults
+(configs/gu2s.yaml) on the 80/20 split of s1 (seed 0: 288 train, 32 validation, 80 test clips never used
+for training or model selection); evaluate the test split with every metric against the original recordings,
+and corr2 on the training split; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json, card.md,
+card.json) and copy two test clips into src/lip2speech/demo_clips/ for `lip2speech demo`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "lip2speech"
+NAME = "grid-s1"
+CLIPS = 2  # test clips shipped for the demo
+
+METRIC_NAMES = {"corr2": "corr2", "stoi": "STOI", "estoi": "ESTOI", "pesq": "PESQ (NB)",
+                "wacc": "word accuracy (recogniser on the reconstruction)",
+                "wacc_lips": "word accuracy (words read from the lips)",
+                "wacc_orig": "word accuracy (recogniser on the original recording)"}
+
+
+def commit() -> str:
+    """The git commit of the checkout (with '+changes' when the tree is dirty)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    return head.strip() + ("+changes" if dirty else "")
+
+
+def card_text(summary: dict, train_summary: dict, run_summary: dict, params: int, seconds: float, cmd: str,
+              rev: str, clips: list[str]) -> str:
+    """The model card (Markdown)."""
+    m = summary["metrics"]
+    rows = "\n".join(f"| {METRIC_NAMES[k]} | {m[k]['mean']:.3f} | [{m[k]['ci_low']:.3f}, {m[k]['ci_high']:.3f}] | "
+                     f"{m[k]['n']} |" for k in METRIC_NAMES if k in m and m[k].get("n"))
+    return f"""# {NAME}: gu2s trained on real GRID speaker s1
+
+Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz audio path.
+
+- **Data**: 400 GRID videos of speaker s1 (normal quality MPEG-1, 25 fps, with their alignments), of the
+  GRID corpus (Cooke, Barker, Cunningham, Shao 2006; CC BY 4.0). Split 80/20 with seed 0: 288 clips trained,
+  32 validated (model selection), 80 held out as the test set (listed in split.json). The scores below are on
+  those 80 test clips, which the model never saw.
+- **Model**: gu2s, {params:,} parameters, shipped in float16; inputs Gabor pictures (40x80) and the seven Gabor
+  features per frame; output 128-channel auditory spectrogram at 8 ms (16 kHz NSL model), inverted by L-BFGS;
+  a CTC read-out of the 51 GRID words (the words read from the lips).
+- **Training**: {run_summary['epochs']} epochs, {seconds / 60:.0f} min on one CPU core (configs/gu2s.yaml).
+- **Command**: `{cmd}`
+- **Commit**: {rev}
+- **Speaker-dependent**: trained on one speaker; on other speakers expect much lower scores.
+
+## Test-set scores (80 held-out s1 clips; 95% Student-t intervals)
+
+| metric | mean | 95% CI | n |
+|---|---|---|---|
+{rows}
+
+corr2 on the 288 training clips: {train_summary['metrics']['corr2']['mean']:.3f}.
+Demo clips shipped with lip2speech (from the test set): {', '.join(clips)}.
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--features", type=Path, required=True)
+    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
+    args = ap.parse_args()
+
+    from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
+    from lip2speech.features import prepare
+    from lip2speech.shipped import export_model
+    from lip2speech.train import load_train_config, train_system
+
+    if not (args.features / "features.json").is_file() or not (args.features / "manifest").is_dir():
+        print(prepare(args.corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+    t0 = time.perf_counter()
+    run = train_system(load_train_config(None, {"system": "gu2s"}), args.features, args.run)
+    run_summary = json.loads((run / "summary.json").read_text())
+    print(f"trained: {run_summary['epochs']} epochs ({time.perf_counter() - t0:.0f} s this session)", flush=True)
+    opts = EvalOptions(waveform_utterances=args.eval_utterances, jobs=args.jobs, samples=2)
+    test = load_summary(evaluate_run(run, "test", opts, corpus=args.corpus))
+    train = load_summary(evaluate_run(run, "train", EvalOptions(waveform=False, samples=0)))
+    import csv
+
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    seconds = sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))
+    split = json.loads((run / "split.json").read_text())
+    clips = split["test"][:CLIPS]
+    cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus} --features {args.features} "
+           f"--run {args.run} --jobs {args.jobs}")
+    text = card_text(test, train, run_summary, run_summary["params"], seconds, cmd, commit(),
+                     [c.split("/")[1] for c in clips])
+    extra = {"name": NAME, "test": {k: v for k, v in test["metrics"].items()}, "train_corr2": train["metrics"]["corr2"],
+             "epochs": run_summary["epochs"], "train_seconds": seconds, "command": cmd, "commit": commit(),
+             "demo_clips": [c.split("/")[1] for c in clips]}
+    out = export_model(run, PACKAGE / "weights" / NAME, text, extra)
+    clip_dir = PACKAGE / "demo_clips"
+    clip_dir.mkdir(exist_ok=True)
+    for old in clip_dir.glob("*.mpg"):
+        old.unlink()
+    for key in clips:
+        speaker, stem = key.split("/")
+        shutil.copyfile(args.corpus / speaker / f"{stem}.mpg", clip_dir / f"{stem}.mpg")
+    print(text)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {len(clips)} demo clips in {clip_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Controls a system must beat to have read anything from the lips: the mean training spectrogram (the
+shuffled-lips control is a training option, `shuffle_lips`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+class MeanSpectrogram:
+    """Predicts every utterance by the time-aligned mean spectrogram of the training utterances; shaped like a
+    run for lip2speech.evaluate.evaluate_predictor (predict_spectrogram, task, system, fs, meta)."""
+
+    task, system, reads_words = "sentence", "mean spectrogram", False
+
+    def __init__(self, features: str | Path, train_keys: Sequence[str], autoencoder_run: str | None = None) -> None:
+        from .features import check_features_config
+        from .train import mean_spectrogram
+
+        self.fs = int(check_features_config(features)["fs"])  # Hz, of the features' spectrograms
+        self.mean = mean_spectrogram(features, list(train_keys))
+        self.meta = {"autoencoder_run": autoencoder_run}  # its reconstruction is the AE-ceiling column
+
+    def predict_spectrogram(self, item: Any) -> np.ndarray:
+        """The mean spectrogram resampled to the item's number of frames (N, 128)."""
+        from .data import interp_matrix
+
+        n = len(item["aud"])
+        return interp_matrix(np.linspace(0, 1, len(self.mean)), np.linspace(0, 1, n)) @ self.mean

@@ -1,0 +1,131 @@
+"""Speech from video: decode once -> lip front end -> model -> spectrogram inversion -> WAV (and MP4), for one
+clip or many with the model loaded once; reports the time of every stage."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import Lip2SpeechError
+from .inference import Reconstructor, load_run
+
+VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
+                     n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
+    """Speech (WAV at the model's rate) from the lips of one video; optionally the video muxed with it (MP4).
+
+    Returns paths, seconds of speech, frames without a face, the words read from the lips (gu2s), the
+    seconds spent per stage (decode, lips, model, inversion, write) and the predicted spectrogram (N, 128)."""
+    from .audio import invert_auditory_spectrogram
+    from .audio.files import write_wav
+    from .features import lips_from_track
+    from .lips import extract_lips
+    from .video.io import read_video, read_video_rgb_grey, write_video
+
+    if rec.system == "autoencoder":
+        raise Lip2SpeechError("this is an autoencoder run; speak needs a gf2s, gp2s, lip2audspec or gu2s run",
+                              rec.run_dir)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    rgb, grey = read_video_rgb_grey(video) if out_video is not None else (None, read_video(video, grey=True))
+    times["decode"] = time.perf_counter() - t
+    t = time.perf_counter()
+    try:
+        track = extract_lips(grey)
+    except Lip2SpeechError as exc:
+        raise Lip2SpeechError(str(exc), video) from None
+    lips = lips_from_track(track)
+    times["lips"] = time.perf_counter() - t
+    t = time.perf_counter()
+    n_aud = int(math.ceil(len(track.valid) / track.fps / rec.feature_config["spec_frame_s"]))
+    words: list[str] = []
+    try:
+        if rec.kind == "utterance":
+            spec, words = rec.predict_utterance(lips, speaker, n_aud)
+        else:
+            spec = rec.decode(rec.predict_codes(lips, speaker), n_aud, track.fps)
+    except Lip2SpeechError as exc:
+        raise Lip2SpeechError(str(exc), video) from None
+    times["model"] = time.perf_counter() - t
+    t = time.perf_counter()
+    wave = np.asarray(invert_auditory_spectrogram(spec, fs=rec.fs, n_iter=n_iter, seed=0), np.float32)
+    times["inversion"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out_wav = Path(out_wav)
+    write_wav(out_wav, wave, rec.fs)
+    if out_video is not None:
+        write_video(out_video, rgb.frames, rgb.fps, audio=wave, audio_fs=rec.fs)
+    times["write"] = time.perf_counter() - t
+    return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
+            "seconds": len(wave) / rec.fs, "frames_without_face": int((~lips["valid"]).sum()),
+            "words": words, "times": times, "spectrogram": spec}
+
+
+def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
+    """Video files given directly or found (sorted) in given folders; one-line error when there are none."""
+    out: list[Path] = []
+    for p in map(Path, inputs):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in VIDEO_SUFFIXES)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise Lip2SpeechError("video not found", p)
+    if not out:
+        raise Lip2SpeechError("no videos found in " + ", ".join(map(str, inputs)))
+    return out
+
+
+def output_paths(videos: Sequence[Path], out: Path, out_video: Path | None) -> list[tuple[Path, Path | None]]:
+    """(WAV, MP4) per video: one video and `out` not a folder -> those files; else <stem>.wav / <stem>.mp4 inside
+    the `out` (and `out_video`) folders."""
+    if len(videos) == 1 and not out.is_dir() and out.suffix.lower() == ".wav":
+        return [(out, out_video)]
+    if out.suffix.lower() == ".wav":
+        raise Lip2SpeechError("several videos need a folder for --out, not a .wav file", out)
+    if out_video is not None and out_video.suffix.lower() == ".mp4":
+        raise Lip2SpeechError("several videos need a folder for --video, not an .mp4 file", out_video)
+    stems = [v.stem for v in videos]
+    if len(set(stems)) != len(stems):  # same names in different folders: keep the parent in the name
+        stems = [f"{v.parent.name}_{v.stem}" for v in videos]
+    return [(out / f"{s}.wav", None if out_video is None else out_video / f"{s}.mp4") for s in stems]
+
+
+def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
+          n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
+    """Reconstruct speech from the lips of one video with a run folder or shipped model (see reconstruct_clip)."""
+    return reconstruct_clip(load_run(run_dir), video, out_wav, out_video, n_iter, speaker)
+
+
+def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, out_video: str | Path | None = None,
+               n_iter: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Speech for every video of `inputs` (files or folders) with the model loaded once; a clip that fails is
+    reported and skipped. Returns {startup_s, clips: [...], failures: [...]}."""
+    t0 = time.perf_counter()
+    rec = load_run(run)
+    startup = time.perf_counter() - t0
+    videos = find_videos(inputs)
+    pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
+    clips, failures = [], []
+    for v, (wav, mp4) in zip(videos, pairs):
+        try:
+            info = reconstruct_clip(rec, v, wav, mp4, n_iter)
+        except Lip2SpeechError as exc:
+            failures.append(str(exc))
+            log(f"failed: {exc}")
+            continue
+        total = sum(info["times"].values())
+        extra = f", {info['frames_without_face']} frames without a face" if info["frames_without_face"] else ""
+        log(f"wrote {info['wav']} ({info['seconds']:.2f} s of speech in {total:.2f} s, "
+            f"{info['seconds'] / max(total, 1e-9):.1f}x real time{extra})"
+            + (f" and {info['video']}" if info["video"] else ""))
+        if info["words"]:
+            log(f"  words read from the lips: {' '.join(info['words'])}")
+        clips.append({**info, "source": str(v)})
+    return {"startup_s": startup, "clips": clips, "failures": failures, "system": rec.system, "fs": rec.fs}

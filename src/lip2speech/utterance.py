@@ -1,0 +1,255 @@
+"""Whole-utterance samples for gu2s: normalised Gabor inputs at 25 fps, compressed spectrogram targets on the
+8 ms grid (5 frames per video frame), the GRID word tokens, padded batches with lengths, the losses, and the
+grammar-constrained read-out of the words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import Dataset
+
+from . import data as D
+from .corpus.grammar import SLOTS, WORDS
+from .errors import Lip2SpeechError
+from .models.gu2s import UPSAMPLE
+
+MODEL_FPS = 25.0  # video rate the model reads (Hz); other rates are resampled to it
+VOCAB = ("<blank>",) + WORDS  # CTC vocabulary: index 0 is the blank
+WORD_INDEX = {w: i for i, w in enumerate(VOCAB)}
+MIN_FRAMES = 2  # shortest video the model accepts (frames)
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class UtteranceInput:
+    """One utterance as the model reads it: gp (T, H, W) and gf (T, 7), normalised, at 25 fps."""
+
+    gp: np.ndarray
+    gf: np.ndarray
+
+    @property
+    def frames(self) -> int:
+        return len(self.gf)
+
+
+def to_model_rate(x: np.ndarray, fps: float) -> np.ndarray:
+    """Frames (T, ...) at `fps` resampled (linearly) to 25 fps; unchanged at 25 fps."""
+    if abs(fps - MODEL_FPS) < 1e-6:
+        return x
+    n_out = max(1, int(round(len(x) * MODEL_FPS / fps)))
+    src = np.arange(len(x)) / fps
+    dst = np.arange(n_out) / MODEL_FPS
+    flat = D.interp_rows(x.reshape(len(x), -1), src, dst)
+    return flat.reshape((n_out,) + x.shape[1:])
+
+
+def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, D.NormStats], speaker: str) -> UtteranceInput:
+    """Normalised gu2s input of one utterance's lips (an unseen speaker is normalised by its own utterance)."""
+    n = len(lips["valid"])
+    if n < MIN_FRAMES:
+        raise Lip2SpeechError(f"video too short: {n} frame(s), gu2s needs at least {MIN_FRAMES}")
+    fps = float(lips["fps"])
+    out = {}
+    for kind in ("gp", "gf"):
+        x = D.raw_lips(lips, kind)
+        m, s = stats[kind].get(speaker, x)
+        x = (x - m) / s if kind == "gf" else (x - m[0]) / s[0]
+        out[kind] = np.ascontiguousarray(to_model_rate(x.astype(np.float32), fps))
+    return UtteranceInput(out["gp"], out["gf"])
+
+
+def spec_frames(n_video: int) -> int:
+    """Spectrogram frames (8 ms) the model outputs for `n_video` frames at 25 fps."""
+    return UPSAMPLE * int(n_video)
+
+
+def word_tokens(words: Sequence[str]) -> np.ndarray:
+    """Token ids of the words that are GRID words (others dropped)."""
+    return np.array([WORD_INDEX[w] for w in words if w in WORD_INDEX], dtype=np.int64)
+
+
+def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01) -> UtteranceInput:
+    """Per utterance: a horizontal flip (GP mirrored; GF centroid x and orientation negated), noise, or nothing."""
+    choice = rng.integers(3)
+    if choice == 0:
+        gf = x.gf.copy()
+        gf[:, list(D.FLIP_GF_COLUMNS)] *= -1
+        return UtteranceInput(np.ascontiguousarray(x.gp[..., ::-1]), gf)
+    if choice == 1:
+        return UtteranceInput((x.gp + rng.normal(0, noise, x.gp.shape)).astype(np.float32),
+                              (x.gf + rng.normal(0, noise, x.gf.shape)).astype(np.float32))
+    return x
+
+
+# ---- dataset -----------------------------------------------------------------------------------
+
+
+class UtteranceDataset(Dataset):
+    """(input, compressed target spectrogram, word tokens) of whole utterances, through an LRU cache.
+
+    `load(key)` returns an item mapping (aud, lips, speaker, words); `lips_from` maps a key to the key whose lips
+    are used (the shuffled-lips control). `groups` (one utterance each) lets BlockShuffleSampler order it.
+    """
+
+    def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]],
+                 stats: Mapping[str, D.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
+                 lips_from: Mapping[str, str] | None = None) -> None:
+        self.keys, self.load, self.stats = list(keys), load, stats
+        self.do_augment, self.seed, self.epoch = augment, seed, 0
+        self.lips_from = dict(lips_from or {})
+        self.groups = [[i] for i in range(len(self.keys))]
+        self.cache = D.LRU(cache_size)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _utterance(self, i: int) -> tuple[UtteranceInput, np.ndarray, np.ndarray]:
+        key = self.keys[i]
+        item = self.load(key)
+        src = self.lips_from.get(key, key)
+        lips_item = item if src == key else self.load(src)
+        x = utterance_input(lips_item["lips"], self.stats, lips_item["speaker"])
+        return x, D.compress(np.asarray(item["aud"], np.float32)), word_tokens(item.get("words", ()))
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        x, y, tokens = self.cache.get(i, lambda: self._utterance(i))
+        if self.do_augment:
+            x = augment(x, np.random.default_rng((self.seed, self.epoch, i)))
+        return {"gp": x.gp, "gf": x.gf, "spec": y, "tokens": tokens}
+
+    @staticmethod
+    def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        """Padded batch (see `collate`)."""
+        return collate(batch)
+
+
+def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+    """Pad a list of samples: gp (B, T, H, W), gf (B, T, 7), lengths (B,), spec (B, 5T, bins), spec_lengths
+    (B,: target frames inside the model output), tokens (B, L) and token_lengths (B,)."""
+    b = len(batch)
+    t_max = max(len(s["gf"]) for s in batch)
+    gp = np.zeros((b, t_max) + batch[0]["gp"].shape[1:], np.float32)
+    gf = np.zeros((b, t_max, batch[0]["gf"].shape[1]), np.float32)
+    spec = np.zeros((b, spec_frames(t_max), batch[0]["spec"].shape[1]), np.float32)
+    l_max = max(1, max(len(s["tokens"]) for s in batch))
+    tokens = np.zeros((b, l_max), np.int64)
+    lengths, spec_len, tok_len = (np.zeros(b, np.int64) for _ in range(3))
+    for j, s in enumerate(batch):
+        n = len(s["gf"])
+        gp[j, :n], gf[j, :n], lengths[j] = s["gp"], s["gf"], n
+        m = min(spec_frames(n), len(s["spec"]))
+        spec[j, :m], spec_len[j] = s["spec"][:m], m
+        tokens[j, :len(s["tokens"])], tok_len[j] = s["tokens"], len(s["tokens"])
+    return {k: torch.from_numpy(v) for k, v in dict(gp=gp, gf=gf, lengths=lengths, spec=spec, spec_lengths=spec_len,
+                                                   tokens=tokens, token_lengths=tok_len).items()}
+
+
+# ---- losses ------------------------------------------------------------------------------------
+
+
+def frame_mask(lengths: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, n) float mask of the first lengths[b] frames."""
+    return (torch.arange(n, device=lengths.device)[None] < lengths[:, None]).float()
+
+
+def masked_corr2(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """corr2 per utterance (B,) over the valid frames (mask (B, N)) and all bins."""
+    m = mask[..., None].expand_as(pred)
+    cnt = m.sum((1, 2)).clamp_min(1)
+    p = pred - (pred * m).sum((1, 2), keepdim=True) / cnt[:, None, None]
+    t = target - (target * m).sum((1, 2), keepdim=True) / cnt[:, None, None]
+    num = (p * t * m).sum((1, 2))
+    return num / ((p * p * m).sum((1, 2)).sqrt() * (t * t * m).sum((1, 2)).sqrt() + 1e-8)
+
+
+def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                     sharpness: float = 1.0) -> dict[str, torch.Tensor]:
+    """L1 + (1 - corr2), plus `sharpness` x L1 of the time and frequency differences (keeps transitions and
+    formant edges that averaging losses blur); all over valid frames."""
+    m = mask[..., None]
+    denom = (m.sum() * pred.shape[2]).clamp_min(1)
+    l1 = ((pred - target).abs() * m).sum() / denom
+    corr = masked_corr2(pred, target, mask)
+    out = {"l1": l1, "corr2": corr.mean(), "loss": l1 + (1 - corr).mean()}
+    if sharpness > 0:
+        mt = m[:, 1:] * m[:, :-1]
+        dt = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * mt).sum() / (mt.sum() * pred.shape[2]).clamp_min(1)
+        df = ((pred.diff(dim=2) - target.diff(dim=2)).abs() * m).sum() / (m.sum() * (pred.shape[2] - 1)).clamp_min(1)
+        out["sharp"] = dt + df
+        out["loss"] = out["loss"] + sharpness * (dt + df)
+    return out
+
+
+def ctc_loss(logits: torch.Tensor, lengths: torch.Tensor, tokens: torch.Tensor,
+             token_lengths: torch.Tensor) -> torch.Tensor:
+    """CTC loss of the word read-out (mean over utterances with words; 0 when none has any)."""
+    keep = token_lengths > 0
+    if not bool(keep.any()):
+        return logits.sum() * 0
+    return F.ctc_loss(logits[keep].transpose(0, 1), tokens[keep], lengths[keep], token_lengths[keep],
+                      blank=0, zero_infinity=True)
+
+
+# ---- read-out ----------------------------------------------------------------------------------
+
+
+def greedy_words(logp: np.ndarray) -> list[str]:
+    """Best-path CTC decoding of (T, vocab) log-probabilities into words."""
+    ids = logp.argmax(1)
+    out, prev = [], 0
+    for i in ids:
+        if i != prev and i != 0:
+            out.append(VOCAB[i])
+        prev = i
+    return out
+
+
+def grid_words(logp: np.ndarray) -> list[str]:
+    """The GRID sentence (one word per slot, in slot order) with the best CTC path through (T, vocab)
+    log-probabilities: Viterbi over blank / word states of the six slots."""
+    slots = [[WORD_INDEX[w] for _, w in pairs] for pairs in SLOTS.values()]
+    neg = -np.inf
+    # word[k]: best score ending in a word of slot k (per word); blank[k]: in the blank after slot k-1
+    word = [np.full(len(s), neg) for s in slots]
+    word_path: list[list[tuple[int, ...]]] = [[() for _ in s] for s in slots]
+    blank = [neg] * (len(slots) + 1)
+    blank_path: list[tuple[int, ...]] = [()] * (len(slots) + 1)
+    blank[0] = 0.0
+    for t in range(len(logp)):
+        lp = logp[t]
+        new_word, new_word_path = [], []
+        new_blank, new_blank_path = [neg] * len(blank), [()] * len(blank)
+        for k, ids in enumerate(slots):
+            prev_word = word[k - 1] if k else np.array([neg])
+            best_prev_word = float(prev_word.max()) if len(prev_word) else neg
+            entry, entry_path = blank[k], blank_path[k]
+            if k and best_prev_word > entry:
+                entry, entry_path = best_prev_word, word_path[k - 1][int(prev_word.argmax())]
+            stay = word[k]
+            scores = np.maximum(stay, entry) + lp[ids]
+            new_word.append(scores)
+            new_word_path.append([word_path[k][j] if stay[j] >= entry else entry_path + (ids[j],)
+                                  for j in range(len(ids))])
+        for k in range(len(blank)):
+            cands = [(blank[k], blank_path[k])]
+            if k:
+                j = int(word[k - 1].argmax())
+                cands.append((float(word[k - 1][j]), word_path[k - 1][j]))
+            s, p = max(cands, key=lambda c: c[0])
+            new_blank[k], new_blank_path[k] = s + lp[0], p
+        word, word_path, blank, blank_path = new_word, new_word_path, new_blank, new_blank_path
+    last = len(slots) - 1
+    j = int(word[last].argmax())
+    best, path = (float(word[last][j]), word_path[last][j])
+    if blank[-1] > best:
+        best, path = blank[-1], blank_path[-1]
+    if not np.isfinite(best):
+        return greedy_words(logp)
+    return [VOCAB[i] for i in path]

@@ -1,0 +1,155 @@
+"""gu2s: whole-utterance inputs, padded batches, losses, the grammar read-out, training, loading, speak."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from lip2speech.corpus.grammar import SLOTS, WORDS
+from lip2speech.data import NormStats
+from lip2speech.errors import Lip2SpeechError
+from lip2speech.features import load_item, synthetic_features, write_manifest, write_synthetic_item
+from lip2speech.inference import load_run
+from lip2speech.metrics import corr2
+from lip2speech.models import build_model
+from lip2speech.train import load_train_config, train_system
+from lip2speech.utterance import (VOCAB, WORD_INDEX, collate, grid_words, greedy_words, masked_corr2,
+                                  spectrogram_loss, to_model_rate, utterance_input)
+
+TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
+        "model": {"cnn": [4, 8], "embed": 16, "conv": 16, "gru": 16, "postnet": 8, "postnet_layers": 2}}
+
+
+def _stats(mean_gf=0.0):
+    return {"gf": NormStats("gf", {"s1": ([mean_gf] * 7, [1.0] * 7)}), "gp": NormStats("gp", {"s1": ([0.0], [1.0])})}
+
+
+def _lips(n, fps=25.0, h=8, w=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"gf": rng.random((n, 7)).astype(np.float32), "gp": rng.random((n, h, w)).astype(np.float32),
+            "valid": np.ones(n, bool), "fps": fps}
+
+
+def test_inputs_are_normalised_and_resampled_to_25_fps():
+    x = utterance_input(_lips(60, fps=30.0), _stats(0.5), "s1")
+    assert x.frames == 50 and x.gp.shape == (50, 8, 16)  # 2 s at 30 fps -> 2 s at 25 fps
+    seen = utterance_input(_lips(75), _stats(0.5), "s1")
+    assert np.allclose(seen.gf, _lips(75)["gf"] - 0.5)
+    unseen = utterance_input(_lips(75), _stats(0.5), "other")  # normalised by its own utterance
+    assert np.allclose(unseen.gf.mean(0), 0, atol=1e-5) and np.allclose(unseen.gf.std(0), 1, atol=1e-3)
+    ramp = np.arange(30, dtype=np.float32)[:, None]
+    assert np.allclose(to_model_rate(ramp, 30.0)[:, 0], np.arange(25) * 30 / 25, atol=1e-5)
+    with pytest.raises(Lip2SpeechError, match="too short"):
+        utterance_input(_lips(1), _stats(), "s1")
+
+
+def test_collate_pads_and_counts_frames():
+    a = {"gp": np.ones((10, 8, 16), np.float32), "gf": np.ones((10, 7), np.float32),
+         "spec": np.ones((52, 128), np.float32), "tokens": np.array([1, 2])}
+    b = {"gp": np.ones((6, 8, 16), np.float32), "gf": np.ones((6, 7), np.float32),
+         "spec": np.ones((28, 128), np.float32), "tokens": np.array([], np.int64)}
+    batch = collate([a, b])
+    assert batch["gp"].shape == (2, 10, 8, 16) and batch["spec"].shape == (2, 50, 128)
+    assert batch["lengths"].tolist() == [10, 6] and batch["spec_lengths"].tolist() == [50, 28]
+    assert batch["token_lengths"].tolist() == [2, 0] and batch["gf"][1, 6:].abs().sum() == 0
+
+
+def test_masked_corr2_is_corr2_of_the_valid_frames_and_sharpness_penalises_blur():
+    rng = np.random.default_rng(0)
+    t, p = rng.random((2, 40, 128)), rng.random((2, 40, 128))
+    p[0] = t[0] + 0.3 * p[0]
+    lengths = torch.tensor([40, 25])
+    mask = (torch.arange(40)[None] < lengths[:, None]).float()
+    got = masked_corr2(torch.tensor(p), torch.tensor(t), mask).numpy()
+    assert got[0] == pytest.approx(corr2(t[0], p[0]), abs=1e-6)
+    assert got[1] == pytest.approx(corr2(t[1, :25], p[1, :25]), abs=1e-6)
+    target = torch.tensor(t[:1], dtype=torch.float32)
+    blurred = torch.nn.functional.avg_pool1d(target.transpose(1, 2), 5, 1, 2).transpose(1, 2)
+    m = torch.ones(1, 40)
+    assert spectrogram_loss(blurred, target, m, 1.0)["sharp"] > spectrogram_loss(target, target, m, 1.0)["sharp"]
+
+
+def test_grid_read_out_finds_a_grid_sentence_under_noise():
+    words = ["place", "red", "at", "q", "seven", "soon"]
+    rng = np.random.default_rng(0)
+    logp = np.log(np.full((40, len(VOCAB)), 0.02)) + 0.5 * rng.standard_normal((40, len(VOCAB)))
+    for i, w in enumerate(words):  # each word peaks on 3 frames, blanks between
+        logp[5 * i + 2:5 * i + 5, WORD_INDEX[w]] = 0.0
+    logp[logp.max(1) < -1, 0] = 0.0
+    assert grid_words(logp) == words
+    # a lone noisy frame that greedy decoding reads as an extra word is not a GRID sentence
+    logp[1, WORD_INDEX["nine"]] = 1.0
+    assert "nine" in greedy_words(logp)
+    out = grid_words(logp)
+    assert len(out) == 6 and all(w in dict(SLOTS[s]).values() for w, s in zip(out, SLOTS))
+    assert set(WORDS) <= set(VOCAB) and VOCAB[0] == "<blank>"
+
+
+def test_model_handles_padding_and_any_length():
+    net = build_model("gu2s", height=8, width=16, cnn=[4, 8], embed=16, conv=16, gru=16, postnet=8).eval()
+    out = net(torch.randn(2, 12, 8, 16), torch.randn(2, 12, 7), torch.tensor([12, 7]))
+    assert out["spec"].shape == (2, 60, 128) and out["logits"].shape == (2, 12, len(VOCAB))
+    long = net(torch.randn(1, 500, 8, 16), torch.randn(1, 500, 7), torch.tensor([500]))  # 20 s of video
+    assert long["spec"].shape == (1, 2500, 128) and torch.isfinite(long["spec"]).all()
+    gf_only = build_model("gu2s", use_gp=False, ctc=False, conv=16, gru=16, postnet_layers=0)
+    assert gf_only(None, torch.randn(1, 10, 7), torch.tensor([10]))["logits"] is None
+
+
+@pytest.fixture(scope="module")
+def gu2s_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gu2s")
+    synthetic_features(root / "feats", speakers=1, utterances=12, seed=3, face=16)  # GRID-sized Gabor pictures
+    cfg = load_train_config(None, TINY)
+    return train_system(cfg, root / "feats", root / "runs" / "gu2s", show_progress=False), root
+
+
+def test_gu2s_trains_without_autoencoder_and_predicts_on_the_target_grid(gu2s_run):
+    run, root = gu2s_run
+    assert not list((root / "runs").glob("autoencoder-*"))
+    rec = load_run(run)
+    assert rec.system == "gu2s" and rec.kind == "utterance" and rec.fs == 8000
+    assert not rec.reads_words  # the synthetic features carry no transcripts: no CTC head
+    item = load_item(root / "feats", rec.test_keys[0])
+    spec = rec.predict_spectrogram(item)
+    assert spec.shape == item["aud"].shape and spec.min() >= 0 and np.isfinite(spec).all()
+    cfg = load_train_config(None, {"system": "gu2s"})
+    assert cfg.batch_size == 8 and cfg.lr == pytest.approx(2e-3)  # its own defaults: configs/gu2s.yaml
+    with pytest.raises(Lip2SpeechError, match="whole utterances"):
+        load_train_config(None, {"system": "gu2s", "task": "words"})
+
+
+def test_gu2s_reads_words_when_trained_with_transcripts(tmp_path):
+    """Items with GRID words train a CTC head; the read-out is always a grammatical sentence."""
+    rng = np.random.default_rng(0)
+    sentence = ("bin", "blue", "at", "f", "two", "now")
+    entries = []
+    for u in range(8):
+        lips = {**_lips(25, seed=u), "faces": np.zeros((25, 8, 8), np.uint8), "landmarks": np.zeros((25, 68, 2)),
+                "mouth_boxes": np.zeros((25, 4))}
+        entries.append(write_synthetic_item(tmp_path / "f", f"s1/u{u}", rng.random((125, 128)), lips, sentence))
+    write_manifest(tmp_path / "f", entries, fs=16000)
+    run = train_system(load_train_config(None, {**TINY, "max_epochs": 1, "test_fraction": 0.25}), tmp_path / "f",
+                       tmp_path / "run", show_progress=False)
+    rec = load_run(run)
+    assert rec.reads_words and rec.fs == 16000
+    spec, words = rec.predict_utterance(load_item(tmp_path / "f", rec.test_keys[0])["lips"], "s1", 125)
+    assert spec.shape == (125, 128) and len(words) == 6
+
+
+@pytest.mark.slow
+def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
+    from lip2speech.speak import speak_many
+    from lip2speech.video.io import read_video, write_video
+
+    run, _ = gu2s_run
+    videos = sorted(p for p in grid_dir.iterdir() if p.suffix == ".mpg")[:2]
+    res = speak_many(run, videos, tmp_path / "out", tmp_path / "vid", log=lambda s: None)
+    assert len(res["clips"]) == 2 and res["startup_s"] > 0
+    wave, fs = sf.read(tmp_path / "out" / f"{videos[0].stem}.wav")
+    assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
+    assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()
+    assert set(res["clips"][0]["times"]) == {"decode", "lips", "model", "inversion", "write"}
+    one = tmp_path / "one.mp4"
+    write_video(one, read_video(videos[0]).frames[:1], 25)
+    bad = speak_many(run, [one], tmp_path / "one.wav", log=lambda s: None)
+    assert bad["clips"] == [] and "1 frame" in bad["failures"][0] and "one.mp4" in bad["failures"][0]
