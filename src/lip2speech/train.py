@@ -84,6 +84,7 @@ class TrainConfig:
     weight_decay: float = 0.01  # gu2s: AdamW weight decay (gu2s trains with AdamW and a one-cycle schedule)
     sharpness: float = 1.0  # gu2s: weight of the L1 of time/frequency differences (0: off)
     ctc_weight: float = 0.1  # gu2s: weight of the CTC word objective (0: off)
+    linear_corr2: float = 0.0  # gu2s: weight of (1 - corr2) on the linear (decompressed) spectrogram
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
@@ -399,6 +400,8 @@ def _check_run_folder(out_dir: Path, resolved: dict[str, Any]) -> None:
     old.setdefault("task", "sentence")  # run folders made before the task existed
     old.setdefault("split_protocol", "ours")  # ... or before the split protocol and the GF input existed
     old.setdefault("gf_input", "frames")
+    for key, value in to_dict(TrainConfig()).items():  # a setting added since: the run had its default
+        old.setdefault(key, value)
     ignore = set(RUNTIME_KEYS)
     if resolved.get("system") != "gf2s":  # only GF2S reads the GF input
         ignore.add("gf_input")

@@ -170,14 +170,19 @@ def masked_corr2(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -
 
 
 def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                     sharpness: float = 1.0) -> dict[str, torch.Tensor]:
-    """L1 + (1 - corr2), plus `sharpness` x L1 of the time and frequency differences (keeps transitions and
-    formant edges that averaging losses blur); all over valid frames."""
+                     sharpness: float = 1.0, linear_corr2: float = 0.0) -> dict[str, torch.Tensor]:
+    """L1 + (1 - corr2) on the compressed spectrogram, plus `sharpness` x L1 of its time and frequency
+    differences (keeps transitions and formant edges that averaging losses blur), plus `linear_corr2` x
+    (1 - corr2) of the decompressed (linear) spectrograms, the published metric; all over valid frames."""
     m = mask[..., None]
     denom = (m.sum() * pred.shape[2]).clamp_min(1)
     l1 = ((pred - target).abs() * m).sum() / denom
     corr = masked_corr2(pred, target, mask)
     out = {"l1": l1, "corr2": corr.mean(), "loss": l1 + (1 - corr).mean()}
+    if linear_corr2 > 0:
+        lin = masked_corr2(pred.clamp_min(0) ** (1 / D.COMPRESS), target.clamp_min(0) ** (1 / D.COMPRESS), mask)
+        out["linear_corr2"] = lin.mean()
+        out["loss"] = out["loss"] + linear_corr2 * (1 - lin).mean()
     if sharpness > 0:
         mt = m[:, 1:] * m[:, :-1]
         dt = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * mt).sum() / (mt.sum() * pred.shape[2]).clamp_min(1)

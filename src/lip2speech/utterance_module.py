@@ -15,10 +15,12 @@ class UtteranceModule(pl.LightningModule):
     """gu2s with its losses: L1 + (1 - corr2) + sharpness x difference-L1 + ctc_weight x CTC; AdamW, one-cycle."""
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
-                 sharpness: float = 1.0, ctc_weight: float = 0.1, meta: dict[str, Any] | None = None) -> None:
+                 sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
+                 meta: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.net = build_model("gu2s", **model_kwargs)
         self.lr, self.weight_decay, self.sharpness, self.ctc_weight = lr, weight_decay, sharpness, ctc_weight
+        self.linear_corr2 = linear_corr2
         self.meta = meta or {}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -28,7 +30,7 @@ class UtteranceModule(pl.LightningModule):
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         out = self(batch)
         mask = frame_mask(batch["spec_lengths"], out["spec"].shape[1])
-        terms = spectrogram_loss(out["spec"], batch["spec"], mask, self.sharpness)
+        terms = spectrogram_loss(out["spec"], batch["spec"], mask, self.sharpness, self.linear_corr2)
         loss = terms["loss"]
         if out["logits"] is not None and self.ctc_weight > 0:
             terms["ctc"] = ctc_loss(out["logits"], batch["lengths"], batch["tokens"], batch["token_lengths"])
@@ -78,5 +80,6 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     meta.update(model_kwargs=model_kwargs, kind="utterance", task=cfg.task,
                 stats={k: v.to_dict() for k, v in stats.items()})
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
+                             linear_corr2=cfg.linear_corr2,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta)
     return module, train_ds, val_ds
