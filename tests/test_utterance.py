@@ -149,6 +149,12 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
     assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()
     assert set(res["clips"][0]["times"]) == {"decode", "lips", "model", "inversion", "write"}
+    long = tmp_path / "long.mp4"  # a 20 s video: whole utterances of any length
+    frames = read_video(videos[0]).frames
+    write_video(long, np.concatenate([frames] * 7)[:500], 25)
+    res_long = speak_many(run, [long], tmp_path / "long.wav", n_iter=2, log=lambda s: None)
+    assert abs(res_long["clips"][0]["seconds"] - 20.0) < 0.05
+    assert res_long["clips"][0]["spectrogram"].shape == (2500, 128)
     one = tmp_path / "one.mp4"
     write_video(one, read_video(videos[0]).frames[:1], 25)
     bad = speak_many(run, [one], tmp_path / "one.wav", log=lambda s: None)

@@ -313,8 +313,8 @@ def speak_cmd(
                              "<name>.wav. The rate is the model's (8 kHz published systems, 16 kHz grid-s1)."),
     out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
                                              "a folder for several videos)."),
-    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations "
-                                         "(default 20; fewer is faster and a little less clear)."),
+    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations (default 6: "
+                                         "as clear as 20 on model output, in less than half the time)."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -367,7 +367,8 @@ def _csv_list(value: Optional[str], cast=str) -> Optional[list]:
 
 @app.command("evaluate")
 def evaluate_cmd(
-    run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment)."),
+    run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment), or a "
+                               "shipped model name (e.g. grid-s1, with --features; written to ./NAME-evaluations/)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split of the run's split.json to evaluate "
                                         "(default: test)."),
     features: Optional[Path] = typer.Option(

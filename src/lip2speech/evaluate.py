@@ -218,11 +218,16 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     `self_normalise` treats every speaker so (another corpus whose speaker names clash with the run's)."""
     from .inference import load_run
 
+    from .shipped import is_shipped, resolve_run
+
     opts = options or EvalOptions()
-    run_dir = Path(run_dir)
+    home = Path(f"{run_dir}-evaluations") if is_shipped(run_dir) else Path(run_dir)  # a shipped model: ./NAME-evaluations
+    if is_shipped(run_dir) and features is None:
+        raise Lip2SpeechError(f"{run_dir} is a shipped model: give the prepared clips to score with --features")
+    run_dir = resolve_run(run_dir)
     scope = None if features is None else {"features": str(Path(features).resolve()),
                                             "speakers": sorted(speakers or []), "self_normalise": self_normalise}
-    out = run_dir / f"eval-{split if features is None else eval_name(run_dir, features)}"
+    out = home / f"eval-{split if features is None else eval_name(run_dir, features)}"
     if not force and _up_to_date(out, run_dir, opts, scope):
         return out
     rec = load_run(run_dir)
