@@ -67,6 +67,8 @@ def test_masked_corr2_is_corr2_of_the_valid_frames_and_sharpness_penalises_blur(
     blurred = torch.nn.functional.avg_pool1d(target.transpose(1, 2), 5, 1, 2).transpose(1, 2)
     m = torch.ones(1, 40)
     assert spectrogram_loss(blurred, target, m, 1.0)["sharp"] > spectrogram_loss(target, target, m, 1.0)["sharp"]
+    lin = spectrogram_loss(blurred, target, m, 0.0, linear_corr2=1.0)  # corr2 of the decompressed spectrograms
+    assert lin["linear_corr2"] < 1 and lin["loss"] > spectrogram_loss(blurred, target, m, 0.0)["loss"]
 
 
 def test_grid_read_out_finds_a_grid_sentence_under_noise():

@@ -489,7 +489,8 @@ def demo_cmd(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of the systems."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
 ) -> None:
-    """The main job: synthetic corpus -> features -> training -> single/multi-speaker experiments -> report."""
+    """The main job: synthetic corpus -> features -> training (incl. gu2s) -> experiments -> the shipped grid-s1
+    model on real GRID clips -> report."""
     import dataclasses
 
     from .demo import QUICK, DemoSize, run_demo

@@ -1,5 +1,6 @@
-"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + three systems -> reduced single-speaker,
-multi-speaker and vocabulary experiments -> evaluation -> report, in one resumable command."""
+"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + the three published systems and gu2s ->
+reduced single-speaker, multi-speaker and vocabulary experiments -> evaluation -> the shipped grid-s1 model on
+the packaged real GRID clips (demo_real.py) -> report, in one resumable command."""
 
 from __future__ import annotations
 
