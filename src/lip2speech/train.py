@@ -400,8 +400,10 @@ def _check_run_folder(out_dir: Path, resolved: dict[str, Any]) -> None:
     old.setdefault("task", "sentence")  # run folders made before the task existed
     old.setdefault("split_protocol", "ours")  # ... or before the split protocol and the GF input existed
     old.setdefault("gf_input", "frames")
-    for key, value in to_dict(TrainConfig()).items():  # a setting added since: the run had its default
+    resolved = dict(resolved)
+    for key, value in to_dict(TrainConfig()).items():  # a setting missing on either side (added since): its default
         old.setdefault(key, value)
+        resolved.setdefault(key, value)
     ignore = set(RUNTIME_KEYS)
     if resolved.get("system") != "gf2s":  # only GF2S reads the GF input
         ignore.add("gf_input")
