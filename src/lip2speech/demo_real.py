@@ -48,7 +48,7 @@ def real_grid_section(out: str | Path, log: Callable[[str], None] = print, n_ite
         ref = np.asarray(load_audio(clip, fs=rec.fs), np.float64)
         target = auditory_spectrogram(ref, fs=rec.fs)
         pred = info["spectrogram"][np.minimum(np.arange(len(target)), len(info["spectrogram"]) - 1)]
-        wave, _ = _read_wav(info["wav"])
+        wave = info["wave"]
         row: dict[str, Any] = utterance_metrics(target, pred, None, words, ref, wave, rec.fs)
         row.update(key=f"s1/{clip.stem}", words=" ".join(words), hyp_lips=" ".join(info["words"]),
                    wacc_lips=word_accuracy(words, info["words"]) if info["words"] else float("nan"),
@@ -66,10 +66,3 @@ def real_grid_section(out: str | Path, log: Callable[[str], None] = print, n_ite
     log(text_table(["clip", "words", "read from the lips", "recogniser: reconstruction", "recogniser: original",
                     "STOI", "corr2"], table))
     return out / "results.json"
-
-
-def _read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    x, fs = sf.read(str(path), dtype="float32")
-    return x, int(fs)

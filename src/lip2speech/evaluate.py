@@ -221,8 +221,9 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     from .shipped import is_shipped, resolve_run
 
     opts = options or EvalOptions()
-    home = Path(f"{run_dir}-evaluations") if is_shipped(run_dir) else Path(run_dir)  # a shipped model: ./NAME-evaluations
-    if is_shipped(run_dir) and features is None:
+    shipped = is_shipped(run_dir)
+    home = Path(f"{run_dir}-evaluations") if shipped else Path(run_dir)  # a shipped model: ./NAME-evaluations
+    if shipped and features is None:
         raise Lip2SpeechError(f"{run_dir} is a shipped model: give the prepared clips to score with --features")
     run_dir = resolve_run(run_dir)
     scope = None if features is None else {"features": str(Path(features).resolve()),

@@ -155,11 +155,15 @@ class Reconstructor:
             with torch.no_grad():
                 rec = self.ae(torch.from_numpy(D.compress(aud)))[0].numpy()
             return D.decompress(rec, self.legacy).astype(np.float32)
-        lips = item["lips"]
+        return self.predict_from_lips(item["lips"], item.get("speaker"), len(aud))[0]
+
+    def predict_from_lips(self, lips: Mapping[str, Any], speaker: str | None, n_aud: int
+                          ) -> tuple[np.ndarray, list[str]]:
+        """Spectrogram (n_aud, 128; linear units, 8 ms grid) of a lips mapping, and the words read from the lips
+        (gu2s with a CTC head; else empty); an unseen speaker is normalised by its own utterance."""
         if self.system in UTTERANCE_SYSTEMS:
-            return self.predict_utterance(lips, item.get("speaker"), len(aud))[0]
-        codes = self.predict_codes(lips, item.get("speaker"))
-        return self.decode(codes, len(aud), float(lips["fps"]))
+            return self.predict_utterance(lips, speaker, n_aud)
+        return self.decode(self.predict_codes(lips, speaker), n_aud, float(lips["fps"])), []
 
 
     @torch.no_grad()
@@ -197,11 +201,6 @@ class Reconstructor:
 
 def load_run(run_dir: str | Path) -> Reconstructor:
     """The trained model of a run folder (model.ckpt) or of a shipped model name (`grid-s1`), ready to predict."""
-    from .shipped import shipped_models
+    from .shipped import resolve_run
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        if str(run_dir) in shipped_models():
-            return Reconstructor(shipped_models()[str(run_dir)])
-        raise Lip2SpeechError("run folder not found (nor a shipped model name; see `lip2speech models`)", run_dir)
-    return Reconstructor(run_dir)
+    return Reconstructor(resolve_run(run_dir))

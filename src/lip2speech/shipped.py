@@ -30,8 +30,8 @@ def resolve_run(run: str | Path) -> Path:
     models = shipped_models()
     if str(run) in models:
         return models[str(run)]
-    raise Lip2SpeechError(f"no run folder and no shipped model named {str(run)!r} "
-                          f"(shipped: {', '.join(models) or 'none'}; see `lip2speech models`)")
+    raise Lip2SpeechError(f"run folder not found, nor a shipped model of that name "
+                          f"(shipped: {', '.join(models) or 'none'}; see `lip2speech models`)", run)
 
 
 def is_shipped(run: str | Path) -> bool:

@@ -25,7 +25,8 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     """Speech (WAV at the model's rate) from the lips of one video; optionally the video muxed with it (MP4).
 
     Returns paths, seconds of speech, frames without a face, the words read from the lips (gu2s), the
-    seconds spent per stage (decode, lips, model, inversion, write) and the predicted spectrogram (N, 128)."""
+    seconds spent per stage (decode, lips, model, inversion, write), the predicted spectrogram (N, 128) and the
+    waveform before the WAV's peak normalisation (float32, at rec.fs)."""
     from .audio import invert_auditory_spectrogram
     from .audio.files import write_wav
     from .features import lips_from_track
@@ -48,12 +49,8 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     times["lips"] = time.perf_counter() - t
     t = time.perf_counter()
     n_aud = int(math.ceil(len(track.valid) / track.fps / rec.feature_config["spec_frame_s"]))
-    words: list[str] = []
     try:
-        if rec.kind == "utterance":
-            spec, words = rec.predict_utterance(lips, speaker, n_aud)
-        else:
-            spec = rec.decode(rec.predict_codes(lips, speaker), n_aud, track.fps)
+        spec, words = rec.predict_from_lips(lips, speaker, n_aud)
     except Lip2SpeechError as exc:
         raise Lip2SpeechError(str(exc), video) from None
     times["model"] = time.perf_counter() - t
@@ -69,7 +66,7 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     times["write"] = time.perf_counter() - t
     return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
             "seconds": len(wave) / rec.fs, "frames_without_face": int((~lips["valid"]).sum()),
-            "words": words, "times": times, "spectrogram": spec}
+            "words": words, "times": times, "spectrogram": spec, "wave": wave}
 
 
 def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
