@@ -36,24 +36,28 @@ def check_spectrogram(aud: np.ndarray) -> np.ndarray:
 
 
 def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0) -> np.ndarray:
-    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance."""
+    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance.
+
+    The envelope is aud interpolated linearly between frame centres (held before the first and after the last).
+    """
     rng = np.random.default_rng(seed)
     n_frames = aud.shape[0]
-    n = n_frames * frame
-    t = np.arange(n) / fs
-    pos = (np.arange(n) + 0.5) / frame - 0.5  # sample position in frames
-    lo = np.clip(np.floor(pos).astype(int), 0, n_frames - 1)
-    hi = np.minimum(lo + 1, n_frames - 1)
-    w = np.clip(pos - lo, 0.0, 1.0)
-    a32, w32 = aud.astype(np.float32), w.astype(np.float32)[:, None]
-    env = a32[lo] * (1 - w32) + a32[hi] * w32  # (n, 128) linear interpolation
     cf = centre_frequencies(fs)
     phase = rng.uniform(0.0, 2 * np.pi, N_CHANNELS)
-    # float32 (half the time of float64: this start is a large share of a short inversion); the phase argument
-    # stays float64 so that it is exact over long signals
-    arg = (2 * np.pi * t[:, None] * cf[None, :] + phase[None, :]) % (2 * np.pi)
-    x = np.einsum("nc,nc->n", env, np.cos(arg.astype(np.float32)))
-    return _unit(x.astype(np.float64))
+    # Blocks of `frame` samples between successive frame centres (block m: from the centre of frame m-1 to that
+    # of frame m; samples before the first centre are block 0), each a matrix product of complex phasors:
+    # x[m, tau] = Re sum_c env_c(m, tau) e^{i(w_c t_m + phi_c)} e^{i w_c tau / fs}, with env linear in tau.
+    half = frame // 2
+    starts = half + frame * (np.arange(n_frames + 1) - 1)  # first sample of each block (block 0 starts before 0)
+    rot = np.exp(1j * ((2 * np.pi * np.outer(starts / fs, cf) + phase) % (2 * np.pi)))
+    tau = np.arange(frame)
+    steps = np.exp(1j * 2 * np.pi * np.outer(cf, tau) / fs)  # (128, frame)
+    w = (tau + 0.5 - (frame - 2 * half) / 2) / frame  # interpolation weight of the later frame
+    env = np.concatenate([aud[:1], aud, aud[-1:]])  # frames -1 .. N, ends held
+    # float64 throughout: a few matrix products, cheap, and the start stays scale-free to rounding
+    blocks = ((env[:-1] * rot) @ (steps * (1 - w))).real + ((env[1:] * rot) @ (steps * w)).real
+    x = blocks.ravel()[half : half + n_frames * frame]
+    return _unit(x)
 
 
 def nsl_projection(
