@@ -13,8 +13,8 @@ from lip2speech.inference import load_run
 from lip2speech.metrics import corr2
 from lip2speech.models import build_model
 from lip2speech.train import load_train_config, train_system
-from lip2speech.utterance import (VOCAB, WORD_INDEX, collate, grid_words, greedy_words, masked_corr2,
-                                  spectrogram_loss, to_model_rate, utterance_input)
+from lip2speech.utterance import (VOCAB, WORD_INDEX, collate, envelope_corr, grid_words, greedy_words,
+                                  masked_corr2, spectrogram_loss, to_model_rate, utterance_input)
 
 TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
         "model": {"cnn": [4, 8], "embed": 16, "conv": 16, "gru": 16, "postnet": 8, "postnet_layers": 2}}
@@ -69,6 +69,27 @@ def test_masked_corr2_is_corr2_of_the_valid_frames_and_sharpness_penalises_blur(
     assert spectrogram_loss(blurred, target, m, 1.0)["sharp"] > spectrogram_loss(target, target, m, 1.0)["sharp"]
     lin = spectrogram_loss(blurred, target, m, 0.0, linear_corr2=1.0)  # corr2 of the decompressed spectrograms
     assert lin["linear_corr2"] < 1 and lin["loss"] > spectrogram_loss(blurred, target, m, 0.0)["loss"]
+
+
+def test_envelope_corr_scores_short_time_band_envelopes_of_the_valid_frames():
+    rng = np.random.default_rng(0)
+    t = torch.tensor(rng.random((2, 120, 128)), dtype=torch.float32)
+    mask = torch.ones(2, 120)
+    assert envelope_corr(t, t, mask).item() == pytest.approx(1.0, abs=1e-5)
+    # a louder copy and within-band channel reshuffles keep every band envelope's shape; another
+    # utterance's envelopes do not correlate
+    assert envelope_corr(t * 3.0, t, mask).item() == pytest.approx(1.0, abs=1e-5)
+    swapped = t[..., torch.arange(128).reshape(16, 8).flip(1).reshape(-1)]
+    assert envelope_corr(swapped, t, mask).item() == pytest.approx(1.0, abs=1e-5)
+    assert abs(envelope_corr(t.flip(0), t, mask).item()) < 0.2
+    # frames past the valid length do not count: garbage there changes nothing
+    short = torch.ones(2, 120)
+    short[1, 60:] = 0
+    junk = t.clone()
+    junk[1, 60:] = torch.tensor(rng.random((60, 128)), dtype=torch.float32)
+    assert envelope_corr(junk, t, short).item() == pytest.approx(1.0, abs=1e-5)
+    out = spectrogram_loss(t ** 0.3, t ** 0.3, mask, 0.0, envelope=1.0)
+    assert out["envelope"].item() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_grid_read_out_finds_a_grid_sentence_under_noise():

@@ -85,6 +85,7 @@ class TrainConfig:
     sharpness: float = 1.0  # gu2s: weight of the L1 of time/frequency differences (0: off)
     ctc_weight: float = 0.1  # gu2s: weight of the CTC word objective (0: off)
     linear_corr2: float = 0.0  # gu2s: weight of (1 - corr2) on the linear (decompressed) spectrogram
+    envelope_corr: float = 0.0  # gu2s: weight of (1 - short-time band-envelope correlation), what STOI scores
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 

@@ -169,20 +169,47 @@ def masked_corr2(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -
     return num / ((p * p * m).sum((1, 2)).sqrt() * (t * t * m).sum((1, 2)).sqrt() + 1e-8)
 
 
+def envelope_corr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, band: int = 8, window: int = 48,
+                  hop: int = 8) -> torch.Tensor:
+    """Mean correlation of short-time band envelopes of two linear spectrograms (B, N, 128), the quantity STOI
+    scores: channels summed in bands of `band` (8 = 1/3 octave), correlated over windows of `window` frames
+    (48 = 384 ms) every `hop` frames; windows reaching past the valid frames (mask (B, N)) are left out."""
+    b, n, c = pred.shape
+    if n < window:
+        return pred.new_tensor(1.0)
+    env_p = pred[..., : c - c % band].reshape(b, n, -1, band).sum(-1).transpose(1, 2)  # (B, bands, N)
+    env_t = target[..., : c - c % band].reshape(b, n, -1, band).sum(-1).transpose(1, 2)
+    seg_p = env_p.unfold(2, window, hop)  # (B, bands, S, window)
+    seg_t = env_t.unfold(2, window, hop)
+    valid = mask.unfold(1, window, hop).amin(-1)  # (B, S): 1 where the whole window is valid
+    seg_p = seg_p - seg_p.mean(-1, keepdim=True)
+    seg_t = seg_t - seg_t.mean(-1, keepdim=True)
+    r = (seg_p * seg_t).sum(-1) / ((seg_p * seg_p).sum(-1).sqrt() * (seg_t * seg_t).sum(-1).sqrt() + 1e-8)
+    w = valid[:, None, :].expand_as(r)
+    return (r * w).sum() / w.sum().clamp_min(1)
+
+
 def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                     sharpness: float = 1.0, linear_corr2: float = 0.0) -> dict[str, torch.Tensor]:
+                     sharpness: float = 1.0, linear_corr2: float = 0.0,
+                     envelope: float = 0.0) -> dict[str, torch.Tensor]:
     """L1 + (1 - corr2) on the compressed spectrogram, plus `sharpness` x L1 of its time and frequency
     differences (keeps transitions and formant edges that averaging losses blur), plus `linear_corr2` x
-    (1 - corr2) of the decompressed (linear) spectrograms, the published metric; all over valid frames."""
+    (1 - corr2) of the decompressed (linear) spectrograms, the published metric, plus `envelope` x
+    (1 - envelope_corr) of the linear spectrograms (what STOI scores); all over valid frames."""
     m = mask[..., None]
     denom = (m.sum() * pred.shape[2]).clamp_min(1)
     l1 = ((pred - target).abs() * m).sum() / denom
     corr = masked_corr2(pred, target, mask)
     out = {"l1": l1, "corr2": corr.mean(), "loss": l1 + (1 - corr).mean()}
+    if linear_corr2 > 0 or envelope > 0:
+        lin_p, lin_t = pred.clamp_min(0) ** (1 / D.COMPRESS), target.clamp_min(0) ** (1 / D.COMPRESS)
     if linear_corr2 > 0:
-        lin = masked_corr2(pred.clamp_min(0) ** (1 / D.COMPRESS), target.clamp_min(0) ** (1 / D.COMPRESS), mask)
+        lin = masked_corr2(lin_p, lin_t, mask)
         out["linear_corr2"] = lin.mean()
         out["loss"] = out["loss"] + linear_corr2 * (1 - lin).mean()
+    if envelope > 0:
+        out["envelope"] = envelope_corr(lin_p, lin_t, mask)
+        out["loss"] = out["loss"] + envelope * (1 - out["envelope"])
     if sharpness > 0:
         mt = m[:, 1:] * m[:, :-1]
         dt = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * mt).sum() / (mt.sum() * pred.shape[2]).clamp_min(1)

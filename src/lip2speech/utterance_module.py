@@ -12,15 +12,16 @@ from .utterance import ctc_loss, frame_mask, spectrogram_loss
 
 
 class UtteranceModule(pl.LightningModule):
-    """gu2s with its losses: L1 + (1 - corr2) + sharpness x difference-L1 + ctc_weight x CTC; AdamW, one-cycle."""
+    """gu2s with its losses: L1 + (1 - corr2) + sharpness x difference-L1 + ctc_weight x CTC (+ optional
+    linear-domain corr2 and band-envelope terms); AdamW, one-cycle."""
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
                  sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
-                 meta: dict[str, Any] | None = None) -> None:
+                 envelope_corr: float = 0.0, meta: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.net = build_model("gu2s", **model_kwargs)
         self.lr, self.weight_decay, self.sharpness, self.ctc_weight = lr, weight_decay, sharpness, ctc_weight
-        self.linear_corr2 = linear_corr2
+        self.linear_corr2, self.envelope_corr = linear_corr2, envelope_corr
         self.meta = meta or {}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -30,7 +31,8 @@ class UtteranceModule(pl.LightningModule):
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         out = self(batch)
         mask = frame_mask(batch["spec_lengths"], out["spec"].shape[1])
-        terms = spectrogram_loss(out["spec"], batch["spec"], mask, self.sharpness, self.linear_corr2)
+        terms = spectrogram_loss(out["spec"], batch["spec"], mask, self.sharpness, self.linear_corr2,
+                                 self.envelope_corr)
         loss = terms["loss"]
         if out["logits"] is not None and self.ctc_weight > 0:
             terms["ctc"] = ctc_loss(out["logits"], batch["lengths"], batch["tokens"], batch["token_lengths"])
@@ -40,6 +42,9 @@ class UtteranceModule(pl.LightningModule):
                  sync_dist=True)
         self.log(f"{stage}_corr2", terms["corr2"], on_step=False, on_epoch=True, prog_bar=stage == "val",
                  batch_size=n, sync_dist=True)
+        if "envelope" in terms:
+            self.log(f"{stage}_envelope", terms["envelope"], on_step=False, on_epoch=True, batch_size=n,
+                     sync_dist=True)
         if "ctc" in terms:
             self.log(f"{stage}_ctc", terms["ctc"], on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         return loss
@@ -80,6 +85,6 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     meta.update(model_kwargs=model_kwargs, kind="utterance", task=cfg.task,
                 stats={k: v.to_dict() for k, v in stats.items()})
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
-                             linear_corr2=cfg.linear_corr2,
+                             linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta)
     return module, train_ds, val_ds
