@@ -6,12 +6,13 @@ ceiling, STOI, ESTOI, PESQ, word accuracy of the reconstruction and of the origi
 system, and the report (DIR/report.html, DIR/report.md).
 
     python benchmarks/grid_s1.py --corpus ../shared/data/grid-s1 --out DIR [--systems gf2s,gp2s,lip2audspec]
-        [--max-epochs N] [--ae-epochs N] [--jobs N] [--train train] [--clips N] [--study-split]
+        [--max-epochs N|SYSTEM=N,...] [--ae-epochs N] [--jobs N] [--train train] [--clips N] [--study-split]
         [--waveform-utterances N] [--invert-iters N] [--no-vocabulary]
 
 Everything resumes: prepared clips, finished runs and up-to-date evaluations are reused, so an interrupted
-benchmark continues when the same command is run again. `--max-epochs` caps every system's training (the
-published setting is 40 epochs with early stopping), e.g. where a system cannot finish on a small CPU; the
+benchmark continues when the same command is run again. `--max-epochs` caps every system's training, or named
+systems' (the published setting is 40 epochs with early stopping), e.g. where a system cannot finish on a small
+CPU; the
 times table says how many epochs each run did. `--clips N` uses N clips spread evenly over the corpus's file
 order (symlinks in DIR/corpus-N) for a quick end-to-end check.
 """
@@ -30,6 +31,7 @@ import numpy as np
 
 SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
 SPEAKER = "s1"
+VARIANTS = ("gf2s-frames", "gf2s-shuffled")  # run folders of the GF2S variants, for per-run epoch caps
 
 
 def subset_corpus(corpus: Path, out: Path, n: int) -> Path:
@@ -85,6 +87,21 @@ def add_mean_control(results: Path, run: Path, features: Path, corpus: Path, eva
         f"train corr2 {train['metrics']['corr2']['mean']:.3f}")
 
 
+def parse_epochs(text: str) -> dict[str, int]:
+    """'40' -> {'': 40} (every system); 'gp2s=12,lip2audspec=6' -> per system."""
+    caps: dict[str, int] = {}
+    try:
+        for part in filter(None, text.split(",")):
+            name, _, n = part.rpartition("=")
+            caps[name] = int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-epochs: expected N or SYSTEM=N,..., got {text!r}") from None
+    bad = [k for k in caps if k and k not in (*SYSTEMS, *VARIANTS)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--max-epochs: unknown system(s) {', '.join(bad)}")
+    return caps
+
+
 def run_times(runs: Path) -> list[list[str]]:
     """Per run folder under runs/: parameters, epochs done of max, median and total seconds per training epoch."""
     import yaml
@@ -107,7 +124,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="output folder (resumable)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset (default: all three)")
     ap.add_argument("--train", default="train", help="training config (default: the published settings)")
-    ap.add_argument("--max-epochs", type=int, help="cap every system's epochs (default: the config's, 40)")
+    ap.add_argument("--max-epochs", type=parse_epochs, default={},
+                    help="cap epochs: N for every run, or per system or GF2S variant, e.g. "
+                         "gp2s=12,lip2audspec=6,gf2s-frames=10 "
+                         "(default: the config's, 40)")
     ap.add_argument("--ae-epochs", type=int, help="cap the autoencoder's epochs (default: the config's, 60)")
     ap.add_argument("--jobs", type=int, default=0, help="processes for prepare, training side by side and metrics "
                     "(0: all cores; training: 1 on a GPU)")
@@ -151,17 +171,24 @@ def main() -> None:
     phase("prepare", t0)
 
     caps: dict[str, Any] = {}
-    if args.max_epochs:
-        caps["max_epochs"] = args.max_epochs
+    if "" in args.max_epochs:
+        caps["max_epochs"] = args.max_epochs[""]
+    caps["per_system"] = {s: {"max_epochs": n} for s, n in args.max_epochs.items() if s in SYSTEMS}
     if args.ae_epochs:
         caps["autoencoder"] = {"max_epochs": args.ae_epochs}
+
+
+    def variant(tag: str, **over: Any) -> dict[str, Any]:
+        """The train overrides of the GF2S variant run gf2s-<tag>: its own epoch cap where one is given."""
+        n = args.max_epochs.get(f"gf2s-{tag}")
+        return {**caps, **over, "per_system": {"gf2s": {"max_epochs": n}} if n else caps["per_system"]}
     evaluate = {"waveform_utterances": args.waveform_utterances, "invert_iters": args.invert_iters, "jobs": jobs}
     common = dict(speakers=[SPEAKER], train=args.train, eval_overrides=evaluate, corpus=corpus, jobs=train_jobs,
                   log=log, show_progress=False)
     gf = ["gf2s"] if "gf2s" in systems else []
     # (experiment, systems, train overrides, results label): every table of the report
-    plan = [("single", systems, caps, None), ("single", gf, {**caps, "gf_input": "frames"}, None),
-            ("single", gf, {**caps, "shuffle_lips": True}, "controls")]
+    plan = [("single", systems, caps, None), ("single", gf, variant("frames", gf_input="frames"), None),
+            ("single", gf, variant("shuffled", shuffle_lips=True), "controls")]
     if args.study_split:
         plan.append(("single", systems, {**caps, "split_protocol": "study"}, None))
     if not args.no_vocabulary:
