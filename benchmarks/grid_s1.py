@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
+from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
 SPEAKER = "s1"
 VARIANTS = ("gf2s-frames", "gf2s-shuffled")  # run folders of the GF2S variants, for per-run epoch caps
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
+from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
 
 
 def train_one(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ import pytest
 
 from lip2speech import data as D
 from lip2speech.errors import Lip2SpeechError
+from lip2speech.timebase import frame_times
 
 
 def test_slice_grid_matches_the_study():
@@ -155,7 +156,7 @@ def test_word_samples_come_from_the_word_span():
     segs = D.word_segments([("sil", 0.0, 0.6), ("bin", 0.6, 1.0), ("sp", 1.0, 1.1), ("lay", 1.1, 1.5)], fps, 75)
     assert [s[1:] for s in segs] == [(15, 25), (27, 38)]
     x = np.repeat(np.arange(75, dtype=np.float32)[:, None], 14, 1)  # lip input = its own frame index
-    times = (np.arange(n_aud) + 0.5) * D.SPEC_FRAME_S
+    times = frame_times(n_aud)
     aud = np.repeat(times[:, None], 128, 1).astype(np.float32)  # spectrogram = its own time (s)
     for ws in (1, 2):  # GF2S/GP2S: 2 one-slice windows per word; Lip2AudSpec: one 2-slice window
         xs, ys = D.word_samples(x, aud, "gf", fps, segs, ws)

@@ -11,6 +11,7 @@ import pytest
 
 from lip2speech import experiments as X
 from lip2speech.errors import Lip2SpeechError
+from lip2speech.systems import PUBLISHED_SYSTEMS
 
 DOC = Path(__file__).resolve().parents[1].parent / "shared" / "docs" / "seed-systems.md"
 
@@ -20,7 +21,7 @@ def test_every_experiment_yaml_loads_and_names_its_base():
         text = (X.EXPERIMENTS_DIR / f"{name}.yaml").read_text()
         assert re.search(r"^base: base.yaml$", text, re.M)
         spec = X.load_spec(name)
-        assert spec.experiment == name and spec.systems == X.SYSTEMS
+        assert spec.experiment == name and spec.systems == PUBLISHED_SYSTEMS
     assert X.load_spec("multi").speaker_counts == (1, 2, 4, 6, 8)
     with pytest.raises(Lip2SpeechError, match="unknown experiment"):
         X.load_spec("nonsense")
@@ -102,7 +103,7 @@ def stubbed(tmp_path, monkeypatch):
     def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True):
         tag = Path(run_dir).parent.name  # 's1', 's1+s2' or 'n6-s1..s6'
         n = int(tag[1:tag.index("-")]) if tag.startswith("n") else len(tag.split("+"))
-        value = 0.05 * n + 0.01 * X.SYSTEMS.index(Path(run_dir).name.split("-")[0]) + (0.1 if split == "train" else 0)
+        value = 0.05 * n + 0.01 * PUBLISHED_SYSTEMS.index(Path(run_dir).name.split("-")[0]) + (0.1 if split == "train" else 0)
         rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in evaluate.METRICS if m != "corr2"}}
                 for i, d in enumerate((-0.01, 0.01))]
         out = Path(run_dir) / f"eval-{split}"
@@ -127,11 +128,11 @@ def test_multi_results_list_every_system_and_count_beside_the_published_value(st
     path = X.run_experiment("multi", tmp / "features", tmp / "out", log=lambda s: None)
     result = json.loads(path.read_text())
     rows = {(r["system"], r["n_speakers"]): r for r in result["rows"]}
-    assert set(rows) == {(s, n) for s in X.SYSTEMS for n in (1, 2, 4, 6, 8)}
+    assert set(rows) == {(s, n) for s in PUBLISHED_SYSTEMS for n in (1, 2, 4, 6, 8)}
     for (system, n), row in rows.items():
         assert row["published_train"] == X.PUBLISHED["multi"][system][n]["train"] and row["published_test"] is None
-        assert row["metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * X.SYSTEMS.index(system))
-        assert row["train_metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * X.SYSTEMS.index(system) + 0.1)
+        assert row["metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * PUBLISHED_SYSTEMS.index(system))
+        assert row["train_metrics"]["corr2"]["mean"] == pytest.approx(0.05 * n + 0.01 * PUBLISHED_SYSTEMS.index(system) + 0.1)
         assert row["n_test"] == 2
     assert len(trained) == 15
     table = (tmp / "out" / "multi" / "table.md").read_text()
@@ -143,7 +144,7 @@ def test_single_adds_a_pooled_row_per_system_and_shares_runs(stubbed):
     path = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1", "s2"], log=lambda s: None)
     result = json.loads(path.read_text())
     pooled = [r for r in result["rows"] if r.get("aggregate")]
-    assert [r["system"] for r in pooled] == list(X.SYSTEMS)
+    assert [r["system"] for r in pooled] == list(PUBLISHED_SYSTEMS)
     assert [r["published_train"] for r in pooled] == [0.714, 0.729, 0.633]  # the mean over the study's speakers
     assert [r["published_test"] for r in pooled] == [0.352, 0.398, 0.525]
     gf = pooled[0]["metrics"]["corr2"]
@@ -197,11 +198,11 @@ def test_vocabulary_trains_words_runs_in_their_own_folders(stubbed):
     n_before = len(trained)
     path = X.run_experiment("vocabulary", tmp / "features", tmp / "out", log=lambda s: None)
     words = trained[n_before:]  # the sentence runs of s1 are not reused for the words task
-    assert sorted(words) == sorted((s, ("s1",), "words", f"{s}-words") for s in X.SYSTEMS)
+    assert sorted(words) == sorted((s, ("s1",), "words", f"{s}-words") for s in PUBLISHED_SYSTEMS)
     result = json.loads(path.read_text())
     assert "trained on word segments" in result["note"] and set(result["words"]) == {"bin", "blue"}
     for row in result["rows"]:
-        sentence = 0.05 + 0.01 * X.SYSTEMS.index(row["system"])
+        sentence = 0.05 + 0.01 * PUBLISHED_SYSTEMS.index(row["system"])
         assert row["run"] == f"runs/s1/{row['system']}-words"
         assert row["metrics"]["corr2"]["mean"] == pytest.approx(sentence + 0.55)  # mean of the per-word rows
         assert row["metrics"]["corr2_sentence"]["mean"] == pytest.approx(sentence)

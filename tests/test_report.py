@@ -12,7 +12,7 @@ import pytest
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.report import TABLE_HEADER, build_report, fmt, load_results, summary_text
 
-SYSTEMS = ("gf2s", "gp2s", "lip2audspec")
+from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
 
 
 class _Collect(HTMLParser):

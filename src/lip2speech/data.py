@@ -24,10 +24,10 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .errors import Lip2SpeechError
+from .timebase import frame_times, span_frames
 
 SLICE_FRAMES = 5  # video frames per slice (200 ms at 25 fps)
 SLICE_SPEC = 26  # spectrogram frames per slice after interpolation
-SPEC_FRAME_S = 0.008  # auditory spectrogram frame step (s)
 COMPRESS = 0.3  # the autoencoder works on spectrogram ** 0.3
 SLICES_PER_WORD = 2  # vocabulary task: every word is resampled to 2 slices (10 video frames, 52 spectrogram frames)
 FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horizontal flip
@@ -80,7 +80,7 @@ def interp_rows(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> 
 
 def _grids(n_aud: int, n_sl: int, fps: float, spf: int, slice_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Centre times (s) of the spectrogram frames and of the interpolated slice frames."""
-    aud_t = (np.arange(n_aud) + 0.5) * SPEC_FRAME_S
+    aud_t = frame_times(n_aud)
     dur = n_sl * slice_frames / float(fps)
     sl_t = (np.arange(n_sl * spf) + 0.5) * dur / (n_sl * spf)
     return aud_t, sl_t
@@ -363,7 +363,7 @@ def word_window(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, seg: tupl
         lips = w @ x[a:b]
     else:
         lips = np.einsum("ft,ct...->cf...", w, x[:, a:b])
-    aud_t = (np.arange(len(aud)) + 0.5) * SPEC_FRAME_S
+    aud_t = frame_times(len(aud))
     return lips.astype(np.float32), interp_rows(aud, aud_t, word_spec_times(seg, fps, slices_per_word, spf))
 
 
@@ -377,8 +377,7 @@ def word_spec_times(seg: tuple[str, int, int], fps: float, slices_per_word: int 
 def word_frames(seg: tuple[str, int, int], fps: float, n_aud: int) -> np.ndarray:
     """Indices of the 8 ms spectrogram frames whose centre lies in the word's video frames [a, b)."""
     _, a, b = seg
-    t = (np.arange(n_aud) + 0.5) * SPEC_FRAME_S
-    return np.flatnonzero((t >= a / fps) & (t < b / fps))
+    return span_frames(a / fps, b / fps, n_aud)
 
 
 def word_samples(x: np.ndarray, aud: np.ndarray, kind: str, fps: float, segs: Sequence[tuple[str, int, int]],

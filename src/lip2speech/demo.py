@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Lip2SpeechError
+from .systems import SYSTEMS
 
 
 @dataclass
@@ -29,7 +30,7 @@ class DemoSize:
     invert_iters: int = 8  # spectrogram inversion iterations for the waveform metrics
     waveform_utterances: int = 3  # per run, utterances with waveform metrics (corr2 on all test utterances)
     samples: int = 1  # sample utterances per run in the report
-    systems: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec", "gu2s")
+    systems: tuple[str, ...] = SYSTEMS
     gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's 12; `epochs` is for the others)
     real_grid: bool = True  # the shipped grid-s1 model on the real s1 clips packaged with lip2speech
     seed: int = 0

@@ -25,11 +25,11 @@ import numpy as np
 from .errors import Lip2SpeechError
 from .fileio import save_npz, write_json, write_text
 from .metrics import corr2, mean_ci, pesq_nb_detail, recognise_grid, stoi_detail, word_accuracy
+from .timebase import DEFAULT_FS, span_frames
 
 #: Metric names in the CSV and summary, in order.
 METRICS: tuple[str, ...] = ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_orig", "wacc_lips")
 CSV_FIELDS: tuple[str, ...] = ("key", "speaker", "words", "hyp", "hyp_orig", "hyp_lips") + METRICS + ("notes",)
-FS = 8000  # default waveform rate of the auditory model (Hz); a run's own rate (Reconstructor.fs) travels in item["fs"]
 
 
 @dataclass
@@ -53,7 +53,7 @@ def utterance_metrics(
     words: Sequence[str] = (),
     wav_ref: np.ndarray | None = None,
     wav_pred: np.ndarray | None = None,
-    fs: int = FS,
+    fs: int = DEFAULT_FS,
     asr: bool = True,
 ) -> dict[str, Any]:
     """All metrics of one utterance: spectrogram corr2s always, waveform metrics when both waveforms are given."""
@@ -80,15 +80,16 @@ def utterance_metrics(
 
 
 def word_corr2(target: np.ndarray, pred: np.ndarray, word_times: Sequence[tuple[str, float, float]] | None,
-               frame_s: float = 0.008) -> list[tuple[str, float, float, float]]:
-    """(word, start s, end s, corr2) over each aligned word's spectrogram frames (silences skipped)."""
+) -> list[tuple[str, float, float, float]]:
+    """(word, start s, end s, corr2) over each aligned word's spectrogram frames (timebase.span_frames, as the
+    vocabulary task trains on them; silences skipped)."""
     out = []
     for word, start, end in word_times or ():
         if word in ("sil", "sp"):
             continue
-        a, b = int(np.floor(start / frame_s)), min(int(np.ceil(end / frame_s)), len(target), len(pred))
-        if b - a >= 2:
-            out.append((word, float(start), float(end), corr2(target[a:b], pred[a:b])))
+        frames = span_frames(start, end, min(len(target), len(pred)))
+        if len(frames) >= 2:
+            out.append((word, float(start), float(end), corr2(target[frames], pred[frames])))
     return out
 
 
@@ -100,7 +101,7 @@ def corpus_sources(corpus: str | Path) -> dict[str, dict[str, str]]:
             for u in scan_corpus(corpus).utterances}
 
 
-def _invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = FS) -> np.ndarray:
+def _invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = DEFAULT_FS) -> np.ndarray:
     from .audio import invert_auditory_spectrogram
 
     return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=n_iter, seed=seed),
@@ -110,7 +111,7 @@ def _invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = FS) -> np.
 def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> tuple[np.ndarray, str]:
     """The original waveform (at item['fs'], default 8 kHz) of an item when it carries one (or its source file),
     else the inversion of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
-    fs = int(item.get("fs", FS))
+    fs = int(item.get("fs", DEFAULT_FS))
     for key in ("audio", "wav"):
         if key in item and item[key] is not None:
             return np.asarray(item[key], dtype=np.float64), "original"
@@ -126,7 +127,7 @@ def _waveform_job(args: tuple) -> dict[str, Any]:
     """Worker: inversion of the prediction (and reference) + all metrics of one utterance."""
     key, item_like, pred, ae, opts = args
     wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed)
-    fs = int(item_like.get("fs", FS))
+    fs = int(item_like.get("fs", DEFAULT_FS))
     wav_pred = _invert(pred, opts.invert_iters, opts.seed, fs)
     row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, fs, opts.asr)
     row.update(key=key, reference=ref_kind, wav_ref=wav_ref.astype(np.float32), wav_pred=wav_pred.astype(np.float32))
@@ -161,7 +162,7 @@ def write_sample(folder: str | Path, key: str, item: Mapping[str, Any], row: Map
     path = Path(folder) / f"{key.replace('/', '_')}.npz"
     arrays: dict[str, Any] = {
         "key": np.str_(key), "words": np.str_(" ".join(item.get("words", ()) or ())),
-        "fs": np.int64(item.get("fs", FS)),
+        "fs": np.int64(item.get("fs", DEFAULT_FS)),
         "target": np.asarray(item["aud"], np.float32), "pred": np.asarray(pred, np.float32),
         "corr2": np.float64(row["corr2"]), "corr2_ae": np.float64(row["corr2_ae"]),
     }
@@ -176,7 +177,7 @@ def write_sample(folder: str | Path, key: str, item: Mapping[str, Any], row: Map
         from .video.io import write_video
 
         write_video(path.with_suffix(".mp4"), video[0], video[1], audio=row["wav_pred"],
-                    audio_fs=int(item.get("fs", FS)))
+                    audio_fs=int(item.get("fs", DEFAULT_FS)))
     return path
 
 

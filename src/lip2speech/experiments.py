@@ -26,9 +26,9 @@ from typing import Any, Callable, Sequence
 from .corpus.grid import natural_key
 from .errors import Lip2SpeechError
 from .fileio import write_json, write_text
+from .systems import PUBLISHED_SYSTEMS, SYSTEMS
 
 EXPERIMENTS_DIR = Path(__file__).parent / "configs" / "experiments"
-SYSTEMS: tuple[str, ...] = ("gf2s", "gp2s", "lip2audspec")
 
 
 
@@ -69,7 +69,7 @@ class ExperimentSpec:
     """One experiment (from configs/experiments/<name>.yaml)."""
 
     experiment: str = "single"  # single | multi | vocabulary
-    systems: tuple[str, ...] = SYSTEMS
+    systems: tuple[str, ...] = PUBLISHED_SYSTEMS
     train: Any = "train"  # TrainConfig name/path, or {system: name/path}
     train_overrides: dict = field(default_factory=dict)
     speakers: tuple[str, ...] = ()  # empty: all speakers of the features folder (natural order)
@@ -92,11 +92,10 @@ def load_spec(name: str | Path, overrides: dict[str, Any] | None = None) -> Expe
     spec = load_config(ExperimentSpec, path, {k: v for k, v in (overrides or {}).items() if v is not None})
     if spec.experiment not in PUBLISHED:
         raise Lip2SpeechError(f"experiment must be one of {', '.join(PUBLISHED)}, got {spec.experiment!r}", path)
-    from .models import SYSTEMS as ALL_SYSTEMS  # the published three by default; gu2s on request
 
-    unknown = [s for s in spec.systems if s not in ALL_SYSTEMS]
+    unknown = [s for s in spec.systems if s not in SYSTEMS]  # the published three by default; gu2s on request
     if unknown:
-        raise Lip2SpeechError(f"unknown systems: {', '.join(unknown)} (choose from {', '.join(ALL_SYSTEMS)})", path)
+        raise Lip2SpeechError(f"unknown systems: {', '.join(unknown)} (choose from {', '.join(SYSTEMS)})", path)
     if spec.experiment == "multi" and not spec.speaker_counts:
         raise Lip2SpeechError("a multi-speaker experiment needs speaker_counts", path)
     return spec

@@ -21,16 +21,16 @@ import numpy as np
 
 from .errors import Lip2SpeechError
 from .fileio import save_npz, write_json
+from .timebase import BINS, SAMPLE_RATES, SPEC_FRAME_S, frame_times
 
 FEATURE_VERSION = 1
-SAMPLE_RATES = (8000, 16000)  # audio rates of the auditory model (Hz): 8 kHz as published, 16 kHz for wider band
 
 
 def feature_config(fs: int = 8000) -> dict[str, Any]:
     """The feature configuration of a features folder prepared at audio rate `fs` (Hz)."""
     if fs not in SAMPLE_RATES:
         raise Lip2SpeechError(f"unsupported audio rate {fs} Hz (choose from {', '.join(map(str, SAMPLE_RATES))})")
-    return {"version": FEATURE_VERSION, "fs": int(fs), "spec_frame_s": 0.008, "bins": 128}
+    return {"version": FEATURE_VERSION, "fs": int(fs), "spec_frame_s": SPEC_FRAME_S, "bins": BINS}
 
 
 FEATURE_CONFIG: dict[str, Any] = feature_config()  # the published setting (8 kHz)
@@ -266,8 +266,8 @@ def synthetic_features(out: str | Path, speakers: int = 4, utterances: int = 60,
     """Write a features folder of generated utterances whose spectrogram is driven by the visible mouth
     (opening and spread), for tests and benchmarks that need no video pipeline; returns the keys."""
     rng = np.random.default_rng(seed)
-    fps, n_aud = 25.0, int(round(frames / 25.0 / FEATURE_CONFIG["spec_frame_s"]))
-    f = np.linspace(0, 1, FEATURE_CONFIG["bins"])
+    fps, n_aud = 25.0, int(round(frames / 25.0 / SPEC_FRAME_S))
+    f = np.linspace(0, 1, BINS)
     yy, xx = np.mgrid[0:gp_shape[0], 0:gp_shape[1]]
     fy, fx = np.mgrid[0:face, 0:face]
     entries = []
@@ -279,7 +279,7 @@ def synthetic_features(out: str | Path, speakers: int = 4, utterances: int = 60,
             knots = rng.random((frames // 5 + 2, 2))  # one articulation target per 200 ms
             open_, spread = (np.stack([np.interp(t_v, np.arange(len(knots)) * 0.2, knots[:, j]) for j in range(2)]))
             open_[: 5] = open_[-5:] = 0.0  # silence at both ends
-            t_a = (np.arange(n_aud) + 0.5) * FEATURE_CONFIG["spec_frame_s"]
+            t_a = frame_times(n_aud)
             o_a, s_a = np.interp(t_a, t_v, open_), np.interp(t_a, t_v, spread)
             centre = formant + 0.4 * s_a[:, None]
             aud = o_a[:, None] * np.exp(-((f[None] - centre) ** 2) / 0.005) * (1 + 0.5 * f[None])

@@ -13,7 +13,8 @@ import yaml
 
 from . import data as D
 from .errors import Lip2SpeechError
-from .features import SAMPLE_RATES, check_features_config, feature_config
+from .features import check_features_config, feature_config
+from .timebase import SAMPLE_RATES, frame_times
 from .models import UTTERANCE_SYSTEMS, build_model
 
 
@@ -193,7 +194,7 @@ class Reconstructor:
             comp = self.ae.decode(torch.from_numpy(codes)).numpy()
             spec = D.decompress(comp, self.legacy)
             frames = D.word_frames(seg, fps, len(aud))
-            t = (frames + 0.5) * D.SPEC_FRAME_S
+            t = frame_times(len(aud))[frames]
             on_grid = D.interp_rows(spec, D.word_spec_times(seg, fps, self.slices_per_word), t)
             out.append(WordPrediction(seg[0], aud[frames], on_grid, seg[1] / fps, seg[2] / fps))
         return out

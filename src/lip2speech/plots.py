@@ -7,8 +7,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .timebase import SPEC_FRAME_S
+
 #: Spectrogram frame period (s): 8 ms frames of the auditory spectrogram.
-FRAME_S = 0.008
 
 SYSTEM_COLOURS = {"gf2s": "tab:blue", "gp2s": "tab:orange", "lip2audspec": "tab:green"}
 
@@ -29,7 +30,7 @@ def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
     return buf.getvalue()
 
 
-def spectrogram_figure(panels: Sequence[tuple[str, np.ndarray]], frame_s: float = FRAME_S) -> bytes:
+def spectrogram_figure(panels: Sequence[tuple[str, np.ndarray]], frame_s: float = SPEC_FRAME_S) -> bytes:
     """Stacked auditory spectrograms, each (frames, channels), time in seconds, channel 0 at the bottom."""
     plt = _plt()
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 1.5 * len(panels) + 0.4), sharex=True, squeeze=False,

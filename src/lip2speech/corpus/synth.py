@@ -30,7 +30,7 @@ from .grid import ALIGN_UNITS_PER_S
 from .speech import Voice, synthesise
 
 FPS = 25.0
-FS = 16000  # Hz, audio written to disk and muxed into the video
+AUDIO_FS = 16000  # Hz, audio written to disk and muxed into the video (the corpus's rate, not the model's)
 DURATION = 3.0  # s per utterance, as GRID
 ALIGN_UNITS = int(ALIGN_UNITS_PER_S)  # GRID alignment time units per second
 # eSpeak NG voice variants: the six that pocketsphinx understands best come first, then two weaker ones.
@@ -156,17 +156,17 @@ def generate_utterance(utt: Utterance) -> str:
     rng = np.random.default_rng(utt.seed)
     spk = utt.speaker
     speech = synthesise(list(utt.words), spk.voice)
-    audio = resample_exact(speech.samples, speech.fs, FS).astype(np.float32)
-    talk = len(audio) / FS
+    audio = resample_exact(speech.samples, speech.fs, AUDIO_FS).astype(np.float32)
+    talk = len(audio) / AUDIO_FS
     lead_in = float(rng.uniform(0.35, 0.8))
     duration = DURATION
     lead_in = min(lead_in, max(0.15, duration - talk - 0.2))
     if lead_in + talk + 0.1 > duration:  # very slow voice: lengthen the clip by whole frames
         duration = float(np.ceil((lead_in + talk + 0.2) * FPS) / FPS)
-    n_samples = int(round(duration * FS))
+    n_samples = int(round(duration * AUDIO_FS))
     n_frames = int(round(duration * FPS))
     wave = np.zeros(n_samples, np.float32)
-    start = int(round(lead_in * FS))
+    start = int(round(lead_in * AUDIO_FS))
     wave[start:start + len(audio)] = audio[: n_samples - start]
     peak = float(np.max(np.abs(wave))) or 1.0
     wave *= 0.7 / peak
@@ -184,7 +184,7 @@ def generate_utterance(utt: Utterance) -> str:
     from ..fileio import atomic_path
 
     with atomic_path(out / "audio" / spk.name / f"{uid}.wav") as tmp:
-        sf.write(str(tmp), wave, FS, subtype="PCM_16", format="WAV")
+        sf.write(str(tmp), wave, AUDIO_FS, subtype="PCM_16", format="WAV")
     write_text(out / "alignments" / spk.name / f"{uid}.align", format_align(words, duration))
     opening = np.linalg.norm(landmarks[:, 66] - landmarks[:, 62], axis=1)
     width = np.linalg.norm(landmarks[:, 54] - landmarks[:, 48], axis=1)
@@ -194,7 +194,7 @@ def generate_utterance(utt: Utterance) -> str:
              jaw=params[:, PARAMS.index("jaw")], teeth=params[:, PARAMS.index("teeth")],
              open=params[:, PARAMS.index("open")], landmarks=landmarks.astype(np.float32),
              fps=np.float32(FPS))
-    write_video(out / spk.name / "video" / f"{uid}.mp4", frames, FPS, audio=wave, audio_fs=FS)
+    write_video(out / spk.name / "video" / f"{uid}.mp4", frames, FPS, audio=wave, audio_fs=AUDIO_FS)
     return f"{spk.name}/{uid}"
 
 
@@ -244,7 +244,7 @@ def synth_corpus(
         "speakers": [dataclasses.asdict(s) for s in spk],
         "utterances_per_speaker": utterances,
         "fps": FPS,
-        "audio_fs": FS,
+        "audio_fs": AUDIO_FS,
         "duration_s": DURATION,
         "face": "skimage.data.astronaut, mouth warped to eSpeak NG phone timings",
     })

@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import Lip2SpeechError
+from ..systems import PUBLISHED_SYSTEMS, SYSTEMS, UTTERANCE_SYSTEMS  # noqa: F401 (re-exported)
 from .autoencoder import Autoencoder
 from .gf2s import GF2S
 from .gp2s import GP2S
@@ -20,9 +21,6 @@ MODELS: dict[str, type[nn.Module]] = {
     "lip2audspec": Lip2AudSpec,
     "gu2s": GU2S,
 }
-PUBLISHED_SYSTEMS = ("gf2s", "gp2s", "lip2audspec")  # the study's systems: windows of lips -> AE bottleneck codes
-UTTERANCE_SYSTEMS = ("gu2s",)  # whole utterance of lips -> spectrogram (no autoencoder)
-SYSTEMS = PUBLISHED_SYSTEMS + UTTERANCE_SYSTEMS
 # Which lip input each windowed system reads, and how many 5-frame slices one input window spans.
 INPUT_KIND = {"gf2s": "gf", "gp2s": "gp", "lip2audspec": "faces", "gu2s": "utterance"}
 WINDOW_SLICES = {"gf2s": 1, "gp2s": 1, "lip2audspec": 2}
