@@ -108,6 +108,15 @@ def test_grid_read_out_finds_a_grid_sentence_under_noise():
     assert set(WORDS) <= set(VOCAB) and VOCAB[0] == "<blank>"
 
 
+def test_grid_read_out_reads_several_sentences_of_a_long_video():
+    said = ["place", "red", "at", "q", "seven", "soon", "bin", "blue", "by", "f", "two", "now"]
+    logp = np.log(np.full((80, len(VOCAB)), 0.01))
+    for i, w in enumerate(said):
+        logp[6 * i + 2:6 * i + 5, WORD_INDEX[w]] = 0.0
+    logp[logp.max(1) < -1, 0] = 0.0
+    assert grid_words(logp) == said
+
+
 def test_model_handles_padding_and_any_length():
     net = build_model("gu2s", height=8, width=16, cnn=[4, 8], embed=16, conv=16, gru=16, postnet=8).eval()
     out = net(torch.randn(2, 12, 8, 16), torch.randn(2, 12, 7), torch.tensor([12, 7]))

@@ -244,9 +244,11 @@ def greedy_words(logp: np.ndarray) -> list[str]:
 
 
 def grid_words(logp: np.ndarray) -> list[str]:
-    """The GRID sentence (one word per slot, in slot order) with the best CTC path through (T, vocab)
-    log-probabilities: Viterbi over blank / word states of the six slots."""
+    """The GRID sentence(s) (one word per slot, in slot order; a long video may say several sentences one after
+    another) with the best CTC path through (T, vocab) log-probabilities: Viterbi over blank / word states of
+    the six slots, where the end of a sentence may lead into the first slot again."""
     slots = [[WORD_INDEX[w] for _, w in pairs] for pairs in SLOTS.values()]
+    last = len(slots) - 1
     neg = -np.inf
     # word[k]: best score ending in a word of slot k (per word); blank[k]: in the blank after slot k-1
     word = [np.full(len(s), neg) for s in slots]
@@ -258,12 +260,18 @@ def grid_words(logp: np.ndarray) -> list[str]:
         lp = logp[t]
         new_word, new_word_path = [], []
         new_blank, new_blank_path = [neg] * len(blank), [()] * len(blank)
+        # the end of a sentence (its last word or the blank after it) may start the next one
+        j_end = int(word[last].argmax())
+        end, end_path = max(((float(word[last][j_end]), word_path[last][j_end]), (blank[-1], blank_path[-1])),
+                            key=lambda c: c[0])
         for k, ids in enumerate(slots):
-            prev_word = word[k - 1] if k else np.array([neg])
-            best_prev_word = float(prev_word.max()) if len(prev_word) else neg
             entry, entry_path = blank[k], blank_path[k]
-            if k and best_prev_word > entry:
-                entry, entry_path = best_prev_word, word_path[k - 1][int(prev_word.argmax())]
+            if k:
+                j_prev = int(word[k - 1].argmax())
+                if word[k - 1][j_prev] > entry:
+                    entry, entry_path = float(word[k - 1][j_prev]), word_path[k - 1][j_prev]
+            elif end > entry:
+                entry, entry_path = end, end_path
             stay = word[k]
             scores = np.maximum(stay, entry) + lp[ids]
             new_word.append(scores)
@@ -274,10 +282,11 @@ def grid_words(logp: np.ndarray) -> list[str]:
             if k:
                 j = int(word[k - 1].argmax())
                 cands.append((float(word[k - 1][j]), word_path[k - 1][j]))
-            s, p = max(cands, key=lambda c: c[0])
-            new_blank[k], new_blank_path[k] = s + lp[0], p
+            else:
+                cands.append((end, end_path))
+            sc, p = max(cands, key=lambda c: c[0])
+            new_blank[k], new_blank_path[k] = sc + lp[0], p
         word, word_path, blank, blank_path = new_word, new_word_path, new_blank, new_blank_path
-    last = len(slots) - 1
     j = int(word[last].argmax())
     best, path = (float(word[last][j]), word_path[last][j])
     if blank[-1] > best:
