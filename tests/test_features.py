@@ -89,3 +89,22 @@ def test_cli_prepare_one_speaker(corpus, tmp_path):
     assert res.exit_code == 0, res.output
     assert "2 prepared, 0 already done, 0 failed" in res.output
     assert {e["speaker"] for e in load_manifest(tmp_path / "f").values()} == {"s1"}
+
+
+@pytest.mark.slow
+def test_prepare_reuses_the_tracks_of_lip2speech_lips(corpus, tmp_path):
+    from lip2speech.lips import LipTrack, extract_folder
+
+    tracks = tmp_path / "tracks"
+    video = sorted((corpus / "s1" / "video").iterdir())[0]
+    extract_folder([video], tracks, jobs=1, show_progress=False, root=corpus)  # as `lip2speech lips CORPUS --out`
+    track_file = tracks / video.relative_to(corpus).with_suffix(".npz")
+    track = LipTrack.load(track_file)
+    track.gf[:] += 1000.0  # marked, to see that prepare read this file and did not extract the video again
+    track.save(track_file)
+    report = prepare(corpus, tmp_path / "feats", speakers=["s1"], jobs=1, show_progress=False, lips_dir=tracks)
+    key = f"s1/{video.stem}"
+    assert report.reused_tracks == [key] and len(report.written) == 2 and "1 from existing lip tracks" in report.summary()
+    assert np.array_equal(load_item(tmp_path / "feats", key)["lips"]["gf"], track.gf)
+    other = next(k for k in report.written if k != key)
+    assert load_item(tmp_path / "feats", other)["lips"]["gf"].max() < 1000

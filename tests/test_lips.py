@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from lip2speech.cli import app
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.gabor import GF_NAMES
-from lip2speech.lips import LipTrack, extract_folder, extract_lips, lip_track
+from lip2speech.lips import LipTrack, extract_folder, extract_lips, lip_track, load_track_for
 from lip2speech.video import Video, read_video, write_video
 from lips_reference import full_detection, grey_frames
 
@@ -48,8 +48,22 @@ def test_save_load_round_trip_is_exact(track, tmp_path):
     for name in ("landmarks", "mouth_boxes", "gp", "gf", "faces", "valid"):
         a, b = getattr(track, name), getattr(back, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), name
-    assert back.fps == track.fps
+    assert back.fps == track.fps and back.settings == track.settings
     assert [p.name for p in tmp_path.iterdir()] == ["lips.npz"]  # written atomically, nothing left over
+
+
+def test_a_track_records_its_front_end_and_only_default_ones_stand_in_for_a_video(track, clip, tmp_path):
+    assert track.settings["legacy"] is False and track.settings["face_size"] == 64
+    track.save(tmp_path / "default.npz")
+    assert np.array_equal(load_track_for(tmp_path / "default.npz").gp, track.gp)
+    extract_lips(clip, legacy=True).save(tmp_path / "legacy.npz")
+    with pytest.raises(Lip2SpeechError, match=r"legacy\.npz.*other front-end options \(legacy=True\)"):
+        load_track_for(tmp_path / "legacy.npz")
+    old = LipTrack(**{**{k: getattr(track, k) for k in ("landmarks", "mouth_boxes", "gp", "gf", "faces", "valid")},
+                      "fps": track.fps})  # as written before tracks recorded their options
+    old.save(tmp_path / "old.npz")
+    with pytest.raises(Lip2SpeechError, match="does not record its front-end options"):
+        load_track_for(tmp_path / "old.npz")
 
 
 def test_load_rejects_missing_corrupt_and_foreign_files(tmp_path):

@@ -181,6 +181,14 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
     assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()
     assert set(res["clips"][0]["times"]) == {"decode", "lips", "model", "inversion", "write"}
+    # a `lip2speech lips` file stands for its video: the same lips, no decoding or landmarks
+    from lip2speech.lips import extract_lips
+
+    extract_lips(videos[0]).save(tmp_path / "track.npz")
+    from_track = speak_many(run, [tmp_path / "track.npz"], tmp_path / "t.wav", log=lambda s: None)["clips"][0]
+    assert np.array_equal(from_track["spectrogram"], res["clips"][0]["spectrogram"])
+    bad_mux = speak_many(run, [tmp_path / "track.npz"], tmp_path / "t2.wav", tmp_path / "t2.mp4", log=lambda s: None)
+    assert "no video frames to mux" in bad_mux["failures"][0]
     long = tmp_path / "long.mp4"  # a 20 s video: whole utterances of any length
     frames = read_video(videos[0]).frames
     write_video(long, np.concatenate([frames] * 7)[:500], 25)

@@ -252,12 +252,16 @@ def prepare_cmd(
     shard: Optional[str] = typer.Option(None, "--shard", help="Do only part i of n (1-based), e.g. 3/10."),
     fs: Optional[int] = typer.Option(None, "--fs", help="Audio rate of the auditory spectrogram in Hz: 8000 "
                                      "(published; default for a new folder) or 16000 (wider band, for gu2s)."),
+    lips: Optional[Path] = typer.Option(None, "--lips", help="Folder written by `lip2speech lips CORPUS --out "
+                                        "DIR`: reuse its track of a video (DIR/<path below CORPUS>.npz) instead of "
+                                        "extracting the lips again."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from .features import prepare
     from .parallel import default_jobs
 
-    report = prepare(corpus, out, _speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs)
+    report = prepare(corpus, out, _speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
+                     lips_dir=lips)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
@@ -305,8 +309,9 @@ def train_cmd(
 
 @app.command("speak")
 def speak_cmd(
-    inputs: list[Path] = typer.Argument(..., help="RUN VIDEO... (a run folder, then videos or folders of videos); "
-                                        "with --model only the videos."),
+    inputs: list[Path] = typer.Argument(..., help="RUN VIDEO... (a run folder, then videos or folders of videos; "
+                                        "a `lip2speech lips` .npz stands for its video); with --model only the "
+                                        "videos."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="A shipped model (e.g. grid-s1, see "
                                         "`lip2speech models`) or a run folder, instead of the first argument."),
     out: Path = typer.Option(..., "--out", "-o", help="One video: the WAV to write; several: a folder for "

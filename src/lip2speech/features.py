@@ -39,15 +39,18 @@ LIP_FIELDS = ("gf", "gp", "faces", "valid", "landmarks", "mouth_boxes")
 
 @dataclass
 class PrepareReport:
-    """Outcome of `prepare`: items written now, items already there, failures (one line each)."""
+    """Outcome of `prepare`: items written now (of them, with a reused lip track), items already there,
+    failures (one line each)."""
 
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     out: Path | None = None
+    reused_tracks: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{len(self.written)} prepared, {len(self.skipped)} already done, "
+        reused = f" ({len(self.reused_tracks)} from existing lip tracks)" if self.reused_tracks else ""
+        return (f"{len(self.written)} prepared{reused}, {len(self.skipped)} already done, "
                 f"{len(self.failures)} failed -> {self.out}")
 
 
@@ -86,14 +89,15 @@ def check_features_config(features_dir: str | Path, expected: Mapping[str, Any] 
     return cfg
 
 
-def _extract(args: tuple[Any, str]) -> dict[str, Any]:
+def _extract(args: tuple[Any, str, int, str | None]) -> dict[str, Any]:
     """Worker: features of one utterance written to its .npz; returns its manifest entry."""
     from .audio import auditory_spectrogram, load_audio
-    from .lips import extract_lips
+    from .lips import extract_lips, load_track_for
 
-    utt, out, fs = args
+    utt, out, fs, track_path = args
     aud = auditory_spectrogram(load_audio(utt.audio_source, fs=fs), fs=fs).astype(np.float32)
-    track = extract_lips(utt.video)
+    # a `lip2speech lips` track of the same video is reused (it must come from the default front end)
+    track = load_track_for(track_path) if track_path is not None else extract_lips(utt.video)
     valid = np.asarray(track.valid, dtype=bool)
     if not valid.any():
         raise Lip2SpeechError("no face found in any frame", utt.video)
@@ -122,11 +126,12 @@ def _entry_from_file(key: str, path: Path) -> dict[str, Any] | None:
 
 def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None = None, jobs: int = 1,
             shard: str | tuple[int, int] | None = None, show_progress: bool = True,
-            fs: int | None = None) -> PrepareReport:
+            fs: int | None = None, lips_dir: str | Path | None = None) -> PrepareReport:
     """Extract spectrogram + lip track of every utterance of `corpus` (or of `speakers`) into `out`.
 
     fs: audio rate of the auditory spectrogram (Hz; 8000 as published, or 16000); None: the existing folder's
-    rate, else 8000."""
+    rate, else 8000. lips_dir: a folder written by `lip2speech lips CORPUS --out lips_dir`; a video's track
+    there (lips_dir/<path below corpus>.npz) is used instead of extracting the lips again."""
     from .corpus import scan_corpus
     from .parallel import run_jobs
 
@@ -152,14 +157,28 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
             entries[u.key] = entry
             report.skipped.append(u.key)
         else:
-            todo.append((u, str(out), fs))
+            todo.append((u, str(out), fs, _track_path(lips_dir, corpus, u.video)))
     res = run_jobs(_extract, todo, jobs=jobs, desc="prepare", show_progress=show_progress)
+    with_track = {u.key for u, _, _, track in todo if track is not None}
     for e in res.results:
         entries[e["key"]] = e
         report.written.append(e["key"])
+        if e["key"] in with_track:
+            report.reused_tracks.append(e["key"])
     report.failures += res.failures
     write_json(out / "manifest" / f"part-{i}-of-{n}.json", {"items": [entries[k] for k in sorted(entries)]})
     return report
+
+
+def _track_path(lips_dir: str | Path | None, corpus: str | Path, video: str | Path) -> str | None:
+    """The `lip2speech lips` file of a corpus video in lips_dir (same path below the folder), if there is one."""
+    if lips_dir is None:
+        return None
+    video = Path(video).absolute()
+    root = Path(corpus).absolute()
+    rel = video.relative_to(root) if video.is_relative_to(root) else Path(video.name)
+    path = Path(lips_dir) / rel.with_suffix(".npz")
+    return str(path) if path.is_file() else None
 
 
 def load_manifest(features_dir: str | Path) -> dict[str, dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -39,7 +40,8 @@ class LipTrack:
 
     landmarks (T, 68, 2) float32 px · mouth_boxes (T, 4) int32 (x0, y0, x1, y1) px, end-exclusive ·
     gp (T, 40, 80) float32 Gabor pictures · gf (T, 7) float32 Gabor features in GF_NAMES order ·
-    faces (T, S, S) uint8 grey face crops · valid (T,) bool · fps float (frames/s).
+    faces (T, S, S) uint8 grey face crops · valid (T,) bool · fps float (frames/s) · settings: the front-end
+    options it was made with (extract_lips' keywords; empty for files written before they were recorded).
     """
 
     landmarks: np.ndarray
@@ -49,6 +51,7 @@ class LipTrack:
     faces: np.ndarray
     valid: np.ndarray
     fps: float
+    settings: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -56,7 +59,8 @@ class LipTrack:
     def save(self, path: str | Path) -> None:
         """Write as one compressed .npz, atomically."""
         save_npz(path, format=np.array(FORMAT), gf_names=np.array(GF_NAMES), fps=np.float64(self.fps),
-                 **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "fps"})
+                 settings=np.array(json.dumps(self.settings, sort_keys=True)),
+                 **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in _SCALARS})
 
     @classmethod
     def load(cls, path: str | Path) -> "LipTrack":
@@ -71,15 +75,19 @@ class LipTrack:
             raise Lip2SpeechError(f"not a readable .npz file ({type(exc).__name__})", path) from None
         if "format" not in data or str(data["format"]) != FORMAT:
             raise Lip2SpeechError(f"not a lip2speech lips file (expected format {FORMAT})", path)
-        names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in data]
+        names = [f.name for f in fields(cls) if f.name not in _SCALARS]
+        missing = [n for n in names + ["fps"] if n not in data]
         if missing:
             raise Lip2SpeechError(f"lips file lacks {', '.join(missing)}", path)
-        track = cls(**{n: data[n] for n in names if n != "fps"}, fps=float(data["fps"]))
+        settings = json.loads(str(data["settings"])) if "settings" in data else {}
+        track = cls(**{n: data[n] for n in names}, fps=float(data["fps"]), settings=settings)
         n = len(track.valid)
-        if any(len(getattr(track, k)) != n for k in names if k != "fps"):
+        if any(len(getattr(track, k)) != n for k in names):
             raise Lip2SpeechError("lips file arrays disagree in frame count", path)
         return track
+
+
+_SCALARS = ("fps", "settings")  # LipTrack fields that are not per-frame arrays
 
 
 def extract_lips(
@@ -116,8 +124,35 @@ def extract_lips(
     lm = tracker.track(frames)
     if not lm.valid.any():
         raise Lip2SpeechError(f"no face found in any frame ({n} frames)", source)
-    return lip_track(frames, lm.points, lm.valid, fps, legacy=legacy, face_size=face_size, box_smooth=box_smooth,
-                     centre_smooth=centre_smooth, mouth_width=mouth_width, source=source)
+    track = lip_track(frames, lm.points, lm.valid, fps, legacy=legacy, face_size=face_size, box_smooth=box_smooth,
+                      centre_smooth=centre_smooth, mouth_width=mouth_width, source=source)
+    track.settings.update(detect_every=detect_every, smooth=smooth)
+    return track
+
+
+def default_lip_settings() -> dict:
+    """The settings a LipTrack records when made by extract_lips with its defaults (what prepare and speak use)."""
+    import inspect
+
+    params = inspect.signature(extract_lips).parameters
+    return {k: params[k].default for k in ("legacy", "face_size", "box_smooth", "centre_smooth", "mouth_width",
+                                           "detect_every", "smooth")}
+
+
+def load_track_for(path: str | Path) -> LipTrack:
+    """A `lip2speech lips` file to use in place of extracting the video again: it must have been made with the
+    default front end (prepare and speak use it), else a one-line error naming the options that differ."""
+    track = LipTrack.load(path)
+    want = default_lip_settings()
+    if not track.settings:
+        raise Lip2SpeechError("lips file does not record its front-end options (written by an older lip2speech); "
+                              "extract it again", path)
+    diff = sorted(k for k in want if track.settings.get(k) != want[k])
+    if diff:
+        raise Lip2SpeechError("lips file was made with other front-end options ("
+                              + ", ".join(f"{k}={track.settings.get(k)!r}" for k in diff)
+                              + "); prepare and speak use the defaults", path)
+    return track
 
 
 def _check_memory(path: Path, max_gib: float) -> None:
@@ -193,6 +228,8 @@ def lip_track(
         faces=interpolate_invalid(faces, valid),
         valid=valid,
         fps=float(fps),
+        settings={"legacy": legacy, "face_size": face_size, "box_smooth": box_smooth, "centre_smooth": centre_smooth,
+                  "mouth_width": mouth_width},
     )
 
 

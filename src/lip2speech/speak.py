@@ -14,6 +14,7 @@ from .errors import Lip2SpeechError
 from .inference import Reconstructor, load_run
 
 VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm")
+TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
 #: Inversion iterations of `speak` (evaluate uses the inversion's default, 20): on grid-s1's predictions of 10
 #: test clips, 2 iterations gave the STOI and word accuracy of 6 and 20 (0.471 / 0.40 against 0.466 / 0.40 and
 #: 0.462 / 0.35) at a fraction of the time; 0 (the sinusoidal start alone) loses 0.03 STOI (README, "Intelligible
@@ -24,6 +25,7 @@ SPEAK_ITERS = 2
 def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
                      n_iter: int | None = None, speaker: str | None = None) -> dict[str, Any]:
     """Speech (WAV at the model's rate) from the lips of one video; optionally the video muxed with it (MP4).
+    `video` may also be a `lip2speech lips` .npz (made with the default front end): no decoding or landmarks.
 
     Returns paths, seconds of speech, frames without a face, the words read from the lips (gu2s), the
     seconds spent per stage (decode, lips, model, inversion, write), the predicted spectrogram (N, 128) and the
@@ -31,21 +33,28 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     from .audio import invert_auditory_spectrogram
     from .audio.files import write_wav
     from .features import lips_from_track
-    from .lips import extract_lips
+    from .lips import extract_lips, load_track_for
     from .video.io import read_video, read_video_rgb_grey, write_video
 
     if rec.system == "autoencoder":
         raise Lip2SpeechError("this is an autoencoder run; speak needs a gf2s, gp2s, lip2audspec or gu2s run",
                               rec.run_dir)
     times: dict[str, float] = {}
+    from_track = Path(video).suffix.lower() == TRACK_SUFFIX
+    if from_track and out_video is not None:
+        raise Lip2SpeechError("a lips file has no video frames to mux: leave out --video, or give the video", video)
     t = time.perf_counter()
-    rgb, grey = read_video_rgb_grey(video) if out_video is not None else (None, read_video(video, grey=True))
+    rgb, grey = (None, None) if from_track else (
+        read_video_rgb_grey(video) if out_video is not None else (None, read_video(video, grey=True)))
     times["decode"] = time.perf_counter() - t
     t = time.perf_counter()
-    try:
-        track = extract_lips(grey)
-    except Lip2SpeechError as exc:
-        raise Lip2SpeechError(str(exc), video) from None
+    if from_track:
+        track = load_track_for(video)  # its errors name the file
+    else:
+        try:
+            track = extract_lips(grey)
+        except Lip2SpeechError as exc:
+            raise Lip2SpeechError(str(exc), video) from None
     lips = lips_from_track(track)
     times["lips"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -71,11 +80,12 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
 
 
 def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
-    """Video files given directly or found (sorted) in given folders; one-line error when there are none."""
+    """Video (or lips .npz) files given directly or found (sorted) in given folders; one-line error when there are
+    none."""
     out: list[Path] = []
     for p in map(Path, inputs):
         if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.suffix.lower() in VIDEO_SUFFIXES)
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in (*VIDEO_SUFFIXES, TRACK_SUFFIX))
         elif p.is_file():
             out.append(p)
         else:
