@@ -144,7 +144,8 @@ def main() -> None:
     from lip2speech.features import prepare
     from lip2speech.parallel import default_jobs
     from lip2speech.report import build_report, load_results, summary_text, text_table
-    from lip2speech.train import load_train_config, resolve_hardware, training_jobs
+    from lip2speech.hardware import resolve_hardware, training_jobs
+    from lip2speech.train_config import load_train_config
 
     systems = [s for s in args.systems.split(",") if s]
     unknown = [s for s in systems if s not in SYSTEMS]

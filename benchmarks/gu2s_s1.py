@@ -66,7 +66,8 @@ def main() -> None:
 
     from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.features import prepare
-    from lip2speech.train import load_train_config, train_system
+    from lip2speech.train import train_system
+    from lip2speech.train_config import load_train_config
 
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]

@@ -82,7 +82,8 @@ def main() -> None:
     from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.features import prepare
     from lip2speech.shipped import export_model
-    from lip2speech.train import load_train_config, train_system
+    from lip2speech.train import train_system
+    from lip2speech.train_config import load_train_config
 
     if not (args.features / "features.json").is_file() or not (args.features / "manifest").is_dir():
         print(prepare(args.corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)

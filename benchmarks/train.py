@@ -30,7 +30,8 @@ def train_one(args: argparse.Namespace) -> None:
     """Child process: train one system, print JSON with run folder, epochs, seconds per epoch, peak RSS."""
     import csv
 
-    from lip2speech.train import load_train_config, train_system
+    from lip2speech.train import train_system
+    from lip2speech.train_config import load_train_config
 
     over = json.loads(args.overrides)
     cfg = load_train_config(args.config, over)

@@ -9,7 +9,9 @@ import yaml
 from lip2speech.config import to_dict
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.features import synthetic_features
-from lip2speech.train import corr2_torch, corr_mse_loss, load_train_config, train_system
+from lip2speech.train import train_system
+from lip2speech.train_config import load_train_config
+from lip2speech.window_module import corr2_torch, corr_mse_loss
 
 TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},
         "autoencoder": {"max_epochs": 2, "model": {"encoder_sizes": [16], "decoder_sizes": [16]}}}
@@ -41,7 +43,7 @@ def test_config_files_and_overrides(tmp_path):
     assert load_train_config("fast", {"system": "gf2s"}).model["lstm"] == 128
     assert load_train_config("fast").model["lstm"] == 32
     p = tmp_path / "c.yaml"
-    p.write_text("base: " + str((__import__("lip2speech.train", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
+    p.write_text("base: " + str((__import__("lip2speech.train_config", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
     assert load_train_config(p).seed == 3
     with pytest.raises(Lip2SpeechError, match="unknown TrainConfig keys"):
         load_train_config(None, {"bogus": 1})
@@ -159,7 +161,7 @@ def test_cli_train_and_clear_errors(feats, tmp_path):
     from typer.testing import CliRunner
 
     from lip2speech.cli import app
-    from lip2speech.train import CONFIG_DIR
+    from lip2speech.train_config import CONFIG_DIR
 
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump({"base": str(CONFIG_DIR / "fast.yaml"), **TINY, "max_epochs": 1}))

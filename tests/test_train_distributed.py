@@ -15,8 +15,10 @@ import yaml
 
 from lip2speech.data import BlockShuffleSampler, ShardSampler, process_rank, rank_shard
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.train import (RUNTIME_KEYS, Hardware, TrainConfig, _check_run_folder, _loader, resolve_hardware,
-                              training_jobs)
+from lip2speech.hardware import Hardware, resolve_hardware, training_jobs
+from lip2speech.run_folder import check_run_folder
+from lip2speech.train import _loader
+from lip2speech.train_config import RUNTIME_KEYS, TrainConfig
 
 GROUPS = [list(range(5 * u, 5 * u + 5)) for u in range(20)]  # 20 utterances of 5 windows each
 
@@ -160,13 +162,13 @@ def test_runtime_settings_do_not_make_another_configuration(tmp_path):
     gpu_run = {**resolved, "accelerator": "gpu", "devices": 4, "strategy": "ddp", "num_nodes": 2,
                "precision": "bf16-mixed", "workers": 4, "threads": 0}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(gpu_run))
-    _check_run_folder(tmp_path, resolved)  # resumes on one CPU
+    check_run_folder(tmp_path, resolved)  # resumes on one CPU
     with pytest.raises(Lip2SpeechError, match="differs in: lr"):
-        _check_run_folder(tmp_path, {**resolved, "lr": 0.5})
+        check_run_folder(tmp_path, {**resolved, "lr": 0.5})
 
 
 def test_yaml_sets_the_machine(tmp_path):
-    from lip2speech.train import load_train_config
+    from lip2speech.train_config import load_train_config
 
     p = tmp_path / "gpu.yaml"
     p.write_text("accelerator: gpu\ndevices: 4\nstrategy: ddp\nnum_nodes: 2\nprecision: bf16-mixed\nworkers: 6\n")
@@ -234,7 +236,8 @@ def _test_corr2(run: Path, feats: Path) -> float:
 @pytest.mark.slow
 def test_cpu_ddp_two_processes_trains_resumes_and_matches_one_process(tmp_path):
     from lip2speech.features import synthetic_features
-    from lip2speech.train import CONFIG_DIR, load_train_config, train_system
+    from lip2speech.train import train_system
+    from lip2speech.train_config import CONFIG_DIR, load_train_config
 
     feats = tmp_path / "f"
     synthetic_features(feats, speakers=2, utterances=10, seed=0, gp_shape=(8, 16), face=32)
@@ -277,7 +280,8 @@ def test_dataloader_workers_train_exactly_like_one_process(tmp_path):
     import csv
 
     from lip2speech.features import synthetic_features
-    from lip2speech.train import load_train_config, train_system
+    from lip2speech.train import train_system
+    from lip2speech.train_config import load_train_config
 
     feats = tmp_path / "f"
     synthetic_features(feats, speakers=2, utterances=6, seed=0, gp_shape=(8, 16), face=32)

@@ -12,7 +12,8 @@ from lip2speech.features import load_item, synthetic_features, write_manifest, w
 from lip2speech.inference import load_run
 from lip2speech.metrics import corr2
 from lip2speech.models import build_model
-from lip2speech.train import load_train_config, train_system
+from lip2speech.train import train_system
+from lip2speech.train_config import load_train_config
 from lip2speech.utterance import (VOCAB, WORD_INDEX, collate, envelope_corr, grid_words, greedy_words,
                                   masked_corr2, spectrogram_loss, to_model_rate, utterance_input)
 

@@ -289,7 +289,8 @@ def train_cmd(
     workers: Optional[int] = _WORKERS,
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
-    from .train import load_train_config, train_system
+    from .train import train_system
+    from .train_config import load_train_config
 
     over: dict = {"system": system, **_hardware(accelerator, devices, strategy, num_nodes, precision, workers)}
     if speakers:
@@ -452,7 +453,8 @@ def experiment_cmd(
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
     from .experiments import print_results, run_experiment
     from .parallel import default_jobs
-    from .train import load_train_config, resolve_hardware, training_jobs
+    from .hardware import resolve_hardware, training_jobs
+    from .train_config import load_train_config
 
     machine = _hardware(accelerator, devices, strategy, num_nodes, precision, workers)
     hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it

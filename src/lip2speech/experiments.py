@@ -150,7 +150,7 @@ def run_tag(speakers: Sequence[str]) -> str:
 
 def train_config_for(spec: ExperimentSpec, system: str, speakers: Sequence[str]):  # type: ignore[no-untyped-def]
     """The TrainConfig of one run: the spec's train config for `system` (its per-system variant if packaged)."""
-    from .train import load_train_config
+    from .train_config import load_train_config
 
     train = spec.train.get(system, "train") if isinstance(spec.train, dict) else str(spec.train)
     overrides = dict(spec.train_overrides)
