@@ -131,7 +131,7 @@ def test_models_read_the_lips(tmp_path):
     """Small version of benchmarks/train.py: GF2S beats the mean spectrogram and shuffled lips on held-out data."""
     import numpy as np
 
-    from lip2speech.data import interp_matrix
+    from lip2speech.windows import interp_matrix
     from lip2speech.features import load_item
     from lip2speech.inference import load_run
     from lip2speech.metrics import corr2

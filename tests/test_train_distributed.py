@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from lip2speech.data import BlockShuffleSampler, ShardSampler, process_rank, rank_shard
+from lip2speech.datasets import BlockShuffleSampler, ShardSampler, process_rank, rank_shard
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.hardware import Hardware, resolve_hardware, training_jobs
 from lip2speech.run_folder import check_run_folder

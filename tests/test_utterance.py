@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from lip2speech.corpus.grammar import SLOTS, WORDS
-from lip2speech.data import NormStats
+from lip2speech.lip_inputs import NormStats
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.features import load_item, synthetic_features, write_manifest, write_synthetic_item
 from lip2speech.inference import load_run

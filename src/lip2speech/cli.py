@@ -238,7 +238,7 @@ def _hardware(accelerator: Optional[str], devices: Optional[str], strategy: Opti
 
 def _is_rank_zero() -> bool:
     """False in the extra processes of a DDP run (they re-run the command and only train)."""
-    from .data import process_rank
+    from .datasets import process_rank
 
     return process_rank()[0] == 0
 

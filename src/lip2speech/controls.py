@@ -25,7 +25,7 @@ class MeanSpectrogram:
 
     def predict_spectrogram(self, item: Any) -> np.ndarray:
         """The mean spectrogram resampled to the item's number of frames (N, 128)."""
-        from .data import interp_matrix
+        from .windows import interp_matrix
 
         n = len(item["aud"])
         return interp_matrix(np.linspace(0, 1, len(self.mean)), np.linspace(0, 1, n)) @ self.mean

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import yaml
 
-from . import data as D
+from . import lip_inputs as LI, windows as W
 from .errors import Lip2SpeechError
 from .features import check_features_config, feature_config
 from .timebase import SAMPLE_RATES, frame_times
@@ -77,15 +77,15 @@ class Reconstructor:
             self.ae = None
             self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
             self.kind = "utterance"
-            self.stats = {k: D.NormStats.from_dict(v) for k, v in meta["stats"].items()}
+            self.stats = {k: LI.NormStats.from_dict(v) for k, v in meta["stats"].items()}
         else:
             self.ae = _load_net("autoencoder", meta["ae_kwargs"], state, "ae.", ckpt_path)
             self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
             self.kind, self.window_slices = meta["kind"], int(meta["window_slices"])
-            self.stats = D.NormStats.from_dict(meta["stats"])
+            self.stats = LI.NormStats.from_dict(meta["stats"])
             self.gf_input: str = meta.get("gf_input", "frames")  # checkpoints before gf_input existed: frames
         self.task: str = meta.get("task", "sentence")  # sentence | words (what the run was trained on)
-        self.slices_per_word = int(meta.get("slices_per_word", D.SLICES_PER_WORD))
+        self.slices_per_word = int(meta.get("slices_per_word", W.SLICES_PER_WORD))
         cfg_path = self.run_dir / "config.yaml"
         self.config = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else meta.get("config", {})
         split_path = self.run_dir / "split.json"
@@ -109,7 +109,7 @@ class Reconstructor:
     def decode(self, codes: np.ndarray, n_aud: int, fps: float) -> np.ndarray:
         """Slice-grid bottleneck codes (n_sl * 26, 32) -> spectrogram (n_aud, 128) in linear units."""
         comp = self.ae.decode(torch.from_numpy(np.asarray(codes, np.float32))).numpy()
-        return D.slices_to_spec(D.decompress(comp, self.legacy), n_aud, fps)
+        return W.slices_to_spec(W.decompress(comp, self.legacy), n_aud, fps)
 
     @property
     def reads_words(self) -> bool:
@@ -130,7 +130,7 @@ class Reconstructor:
                                   f"{x.gp.shape[1]}x{x.gp.shape[2]} (prepared with other settings)")
         out = self.net(torch.from_numpy(x.gp)[None] if self.net.use_gp else None,
                        torch.from_numpy(x.gf)[None] if self.net.use_gf else None, torch.tensor([x.frames]))
-        spec = D.decompress(out["spec"][0].numpy(), False)
+        spec = W.decompress(out["spec"][0].numpy(), False)
         if n_aud is not None and n_aud != len(spec):  # the video and audio lengths differ by a few frames
             spec = spec[np.minimum(np.arange(n_aud), len(spec) - 1)]
         words = grid_words(out["logits"][0].numpy()) if out["logits"] is not None else []
@@ -139,13 +139,13 @@ class Reconstructor:
     @torch.no_grad()
     def predict_codes(self, lips: Mapping[str, Any], speaker: str | None = None) -> np.ndarray:
         """Bottleneck codes (n_slices * 26, 32) predicted from a lips mapping; unseen speaker: self-normalised."""
-        n_sl = D.n_slices(len(lips["valid"]))
+        n_sl = W.n_slices(len(lips["valid"]))
         if n_sl < self.window_slices:
-            raise Lip2SpeechError(f"video too short: needs at least {self.window_slices * D.SLICE_FRAMES} frames")
-        x = D.cut_windows(D.utterance_input(lips, self.kind, self.stats, speaker or "<unseen>", self.gf_input),
-                          self.kind, n_sl, self.window_slices, D.slice_steps(self.kind, self.gf_input))
+            raise Lip2SpeechError(f"video too short: needs at least {self.window_slices * W.SLICE_FRAMES} frames")
+        x = W.cut_windows(LI.utterance_input(lips, self.kind, self.stats, speaker or "<unseen>", self.gf_input),
+                          self.kind, n_sl, self.window_slices, W.slice_steps(self.kind, self.gf_input))
         pred = np.concatenate([self.net(torch.from_numpy(x[i:i + 64])).numpy() for i in range(0, len(x), 64)])
-        return D.overlap_average(pred, n_sl, self.window_slices)
+        return W.overlap_average(pred, n_sl, self.window_slices)
 
     def predict_spectrogram(self, item: Mapping[str, Any]) -> np.ndarray:
         """Reconstructed auditory spectrogram (N, 128) on the same frame grid as item['aud'] (linear units).
@@ -154,8 +154,8 @@ class Reconstructor:
         aud = np.asarray(item["aud"], np.float32)
         if self.system == "autoencoder":
             with torch.no_grad():
-                rec = self.ae(torch.from_numpy(D.compress(aud)))[0].numpy()
-            return D.decompress(rec, self.legacy).astype(np.float32)
+                rec = self.ae(torch.from_numpy(W.compress(aud)))[0].numpy()
+            return W.decompress(rec, self.legacy).astype(np.float32)
         return self.predict_from_lips(item["lips"], item.get("speaker"), len(aud))[0]
 
     def predict_from_lips(self, lips: Mapping[str, Any], speaker: str | None, n_aud: int
@@ -177,25 +177,25 @@ class Reconstructor:
                                   self.run_dir)
         lips, aud = item["lips"], np.asarray(item["aud"], np.float32)
         fps = float(lips["fps"])
-        segs = [s for s in D.word_segments(item.get("word_times"), fps, len(lips["valid"]))
-                if len(D.word_frames(s, fps, len(aud)))]
+        segs = [s for s in W.word_segments(item.get("word_times"), fps, len(lips["valid"]))
+                if len(W.word_frames(s, fps, len(aud)))]
         if not segs:
             return []
-        x = D.word_input(lips, self.kind, self.stats, item.get("speaker") or "<unseen>", self.gf_input)
-        windows, _ = D.word_samples(x, aud, self.kind, fps, segs, self.window_slices, self.slices_per_word,
+        x = LI.word_input(lips, self.kind, self.stats, item.get("speaker") or "<unseen>", self.gf_input)
+        windows, _ = W.word_samples(x, aud, self.kind, fps, segs, self.window_slices, self.slices_per_word,
                                     self.gf_input)
         pred = np.concatenate([self.net(torch.from_numpy(windows[i:i + 64])).numpy()
                                for i in range(0, len(windows), 64)])
         per_word = self.slices_per_word - self.window_slices + 1
         out = []
         for j, seg in enumerate(segs):
-            codes = D.overlap_average(pred[j * per_word:(j + 1) * per_word], self.slices_per_word,
+            codes = W.overlap_average(pred[j * per_word:(j + 1) * per_word], self.slices_per_word,
                                       self.window_slices)
             comp = self.ae.decode(torch.from_numpy(codes)).numpy()
-            spec = D.decompress(comp, self.legacy)
-            frames = D.word_frames(seg, fps, len(aud))
+            spec = W.decompress(comp, self.legacy)
+            frames = W.word_frames(seg, fps, len(aud))
             t = frame_times(len(aud))[frames]
-            on_grid = D.interp_rows(spec, D.word_spec_times(seg, fps, self.slices_per_word), t)
+            on_grid = W.interp_rows(spec, W.word_spec_times(seg, fps, self.slices_per_word), t)
             out.append(WordPrediction(seg[0], aud[frames], on_grid, seg[1] / fps, seg[2] / fps))
         return out
 

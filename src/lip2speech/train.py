@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import yaml
 
-from . import data as D
+from . import datasets as DS, lip_inputs as LI, splits as SP, windows as W
 from .errors import Lip2SpeechError
 from .features import check_features_config, load_item, load_manifest
 from .fileio import write_json, write_text
@@ -45,7 +45,7 @@ def make_split(cfg: TrainConfig, features_dir: Path) -> dict[str, list[str]]:
     """The deterministic train/val/test split of the run."""
     manifest = load_manifest(features_dir)
     keys = select_keys(manifest, tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else (), features_dir)
-    split = D.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, cfg.seed,
+    split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, cfg.seed,
                          cfg.split_protocol)
     if not split["train"] or not split["val"]:
         raise Lip2SpeechError("too few utterances for a train/validation split", features_dir)
@@ -62,9 +62,9 @@ def _input_shape(kind: str, features_dir: Path, key: str) -> dict[str, int]:
 def model_kwargs_for(cfg: TrainConfig, features_dir: Path, key: str) -> dict[str, Any]:
     """Constructor arguments of the system: window sizes and input shape from the data, sizes from the config."""
     ws, kind = WINDOW_SLICES[cfg.system], INPUT_KIND[cfg.system]
-    kw: dict[str, Any] = {"frames": ws * D.slice_steps(kind, cfg.gf_input), "out_frames": ws * D.SLICE_SPEC}
+    kw: dict[str, Any] = {"frames": ws * W.slice_steps(kind, cfg.gf_input), "out_frames": ws * W.SLICE_SPEC}
     if kind == "gf":
-        kw["n_features"] = D.gf_width(cfg.gf_input)
+        kw["n_features"] = W.gf_width(cfg.gf_input)
     kw.update(_input_shape(INPUT_KIND[cfg.system], features_dir, key))
     kw.update(cfg.model)
     return kw
@@ -80,9 +80,9 @@ def _loader(ds: Any, batch_size: int, sampler: Any = None, collate: Any = None, 
         raise Lip2SpeechError(f"{len(ds)} training samples cannot be shared by {hw.world_size} processes; "
                               "use fewer --devices")
     if sampler is None:
-        sampler = D.ShardSampler(len(ds), pad=True)
-    elif not isinstance(sampler, (D.BlockShuffleSampler, D.ShardSampler)):
-        sampler = D.ShardSampler(sampler)
+        sampler = DS.ShardSampler(len(ds), pad=True)
+    elif not isinstance(sampler, (DS.BlockShuffleSampler, DS.ShardSampler)):
+        sampler = DS.ShardSampler(sampler)
     return DataLoader(ds, batch_size=max(1, batch_size // hw.world_size), sampler=sampler, collate_fn=collate,
                       num_workers=hw.workers, pin_memory=hw.pin_memory)
 
@@ -109,11 +109,11 @@ def _autoencoder_training(cfg: TrainConfig, split: dict[str, list[str]], load: A
     """(module, train loader, validation loader, train dataset, validation dataset) of an autoencoder run."""
     from .window_module import WindowModule
 
-    train_ds, val_ds = D.FrameDataset(split["train"], load), D.FrameDataset(split["val"], load)
+    train_ds, val_ds = DS.FrameDataset(split["train"], load), DS.FrameDataset(split["val"], load)
     gen = torch.Generator().manual_seed(cfg.seed)
     train_dl = _loader(train_ds, cfg.autoencoder.batch_utterances,
-                       torch.utils.data.RandomSampler(train_ds, generator=gen), D.FrameDataset.collate, hw=hw)
-    val_dl = _loader(val_ds, cfg.autoencoder.batch_utterances, None, D.FrameDataset.collate, hw=hw)
+                       torch.utils.data.RandomSampler(train_ds, generator=gen), DS.FrameDataset.collate, hw=hw)
+    val_dl = _loader(val_ds, cfg.autoencoder.batch_utterances, None, DS.FrameDataset.collate, hw=hw)
     model_kwargs = dict(cfg.autoencoder.model)
     meta.update(model_kwargs=model_kwargs)
     module = WindowModule("autoencoder", model_kwargs, {}, cfg.autoencoder.lr, cfg.lr_factor, cfg.lr_patience, meta)
@@ -131,21 +131,21 @@ def _window_training(cfg: TrainConfig, split: dict[str, list[str]], load: Any, m
     ae_ckpt = torch.load(ae_dir / "model.ckpt", map_location="cpu", weights_only=False)
     ae_kwargs = ae_ckpt["lip2speech"]["model_kwargs"]
     model_kwargs = model_kwargs_for(cfg, features_dir, split["train"][0])
-    stats = D.compute_stats(kind, lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"]))
+    stats = LI.compute_stats(kind, lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"]))
     if cfg.task == "words":
         train_ds, val_ds = _word_datasets(cfg, split, load, kind, stats, ws, features_dir)
     else:
-        lips_from = D.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
+        lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
         common = dict(counts={k: e["frames"] for k, e in manifest.items()}, load=load, kind=kind, stats=stats,
                       window_slices=ws, cache_size=cfg.cache_utterances, gf_input=cfg.gf_input)
-        train_ds = D.WindowDataset(split["train"], augment=cfg.augment, seed=cfg.seed, lips_from=lips_from, **common)
-        val_ds = D.WindowDataset(split["val"], **common)
-    sampler = D.BlockShuffleSampler(train_ds.groups, max(1, cfg.cache_utterances // 2), cfg.seed, dataset=train_ds)
+        train_ds = DS.WindowDataset(split["train"], augment=cfg.augment, seed=cfg.seed, lips_from=lips_from, **common)
+        val_ds = DS.WindowDataset(split["val"], **common)
+    sampler = DS.BlockShuffleSampler(train_ds.groups, max(1, cfg.cache_utterances // 2), cfg.seed, dataset=train_ds)
     train_dl = _loader(train_ds, cfg.batch_size, sampler, hw=hw)
     val_dl = _loader(val_ds, cfg.batch_size, hw=hw)
     meta.update(model_kwargs=model_kwargs, ae_kwargs=ae_kwargs, kind=kind, window_slices=ws,
                 stats=stats.to_dict(), autoencoder_run=str(ae_dir), task=cfg.task,
-                slices_per_word=D.SLICES_PER_WORD, gf_input=cfg.gf_input)
+                slices_per_word=W.SLICES_PER_WORD, gf_input=cfg.gf_input)
     module = WindowModule(cfg.system, model_kwargs, ae_kwargs, cfg.lr, cfg.lr_factor, cfg.lr_patience, meta)
     # start from the finished autoencoder's weights (frozen)
     module.ae.load_state_dict({k[len("net."):]: v for k, v in ae_ckpt["state_dict"].items() if k.startswith("net.")})
@@ -158,7 +158,7 @@ def _utterance_training(cfg: TrainConfig, split: dict[str, list[str]], load: Any
     from .utterance_module import utterance_training
 
     module, train_ds, val_ds = utterance_training(cfg, split, load, manifest, features_dir, meta)
-    sampler = D.BlockShuffleSampler(train_ds.groups, max(1, cfg.cache_utterances // 2), cfg.seed, dataset=train_ds)
+    sampler = DS.BlockShuffleSampler(train_ds.groups, max(1, cfg.cache_utterances // 2), cfg.seed, dataset=train_ds)
     train_dl = _loader(train_ds, cfg.batch_size, sampler, train_ds.collate, hw=hw)
     val_dl = _loader(val_ds, cfg.batch_size, None, val_ds.collate, hw=hw)
     return module, train_dl, val_dl, train_ds, val_ds
@@ -235,8 +235,8 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
     return out_dir
 
 
-def _word_datasets(cfg: TrainConfig, split: dict[str, list[str]], load: Any, kind: str, stats: D.NormStats,
-                   ws: int, features_dir: Path) -> tuple[D.WordDataset, D.WordDataset]:
+def _word_datasets(cfg: TrainConfig, split: dict[str, list[str]], load: Any, kind: str, stats: LI.NormStats,
+                   ws: int, features_dir: Path) -> tuple[DS.WordDataset, DS.WordDataset]:
     """Train/validation datasets of the words task (utterances without alignments skipped and reported)."""
     import sys
 
@@ -244,8 +244,8 @@ def _word_datasets(cfg: TrainConfig, split: dict[str, list[str]], load: Any, kin
         raise Lip2SpeechError("shuffle_lips is only available for the sentence task", features_dir)
     common = dict(load=load, kind=kind, stats=stats, window_slices=ws, cache_size=cfg.cache_utterances,
                   gf_input=cfg.gf_input)
-    train_ds = D.WordDataset(split["train"], augment=cfg.augment, seed=cfg.seed, **common)
-    val_ds = D.WordDataset(split["val"], **common)
+    train_ds = DS.WordDataset(split["train"], augment=cfg.augment, seed=cfg.seed, **common)
+    val_ds = DS.WordDataset(split["val"], **common)
     skipped = len(train_ds.skipped) + len(val_ds.skipped)
     if not len(train_ds) or not len(val_ds):
         raise Lip2SpeechError("words task needs word alignments in the features; "
@@ -262,6 +262,6 @@ def mean_spectrogram(features_dir: str | Path, keys: Sequence[str], n_frames: in
     acc = np.zeros((n_frames, 128))
     for k in keys:
         aud = load_item(features_dir, k)["aud"]
-        w = D.interp_matrix(np.linspace(0, 1, len(aud)), np.linspace(0, 1, n_frames))
+        w = W.interp_matrix(np.linspace(0, 1, len(aud)), np.linspace(0, 1, n_frames))
         acc += w @ aud
     return (acc / max(len(keys), 1)).astype(np.float32)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import data as D
+from . import splits as SP, windows as W
 from .errors import Lip2SpeechError
 from .systems import SYSTEMS, UTTERANCE_SYSTEMS
 
@@ -99,8 +99,8 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
                               path)
     if cfg.task not in TASKS:
         raise Lip2SpeechError(f"unknown task {cfg.task!r} (choose from {', '.join(TASKS)})", path)
-    for name, value, allowed in (("gf_input", cfg.gf_input, D.GF_INPUTS),
-                                 ("split_protocol", cfg.split_protocol, D.SPLIT_PROTOCOLS)):
+    for name, value, allowed in (("gf_input", cfg.gf_input, W.GF_INPUTS),
+                                 ("split_protocol", cfg.split_protocol, SP.SPLIT_PROTOCOLS)):
         if value not in allowed:
             raise Lip2SpeechError(f"unknown {name} {value!r} (choose from {', '.join(allowed)})", path)
     if cfg.system in UTTERANCE_SYSTEMS and cfg.task != "sentence":

@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
-from . import data as D
+from . import datasets as DS, lip_inputs as LI, windows as W
 from .corpus.grammar import SLOTS, WORDS
 from .errors import Lip2SpeechError
 from .models.gu2s import UPSAMPLE
@@ -46,11 +46,11 @@ def to_model_rate(x: np.ndarray, fps: float) -> np.ndarray:
     n_out = max(1, int(round(len(x) * MODEL_FPS / fps)))
     src = np.arange(len(x)) / fps
     dst = np.arange(n_out) / MODEL_FPS
-    flat = D.interp_rows(x.reshape(len(x), -1), src, dst)
+    flat = W.interp_rows(x.reshape(len(x), -1), src, dst)
     return flat.reshape((n_out,) + x.shape[1:])
 
 
-def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, D.NormStats], speaker: str) -> UtteranceInput:
+def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, LI.NormStats], speaker: str) -> UtteranceInput:
     """Normalised gu2s input of one utterance's lips (an unseen speaker is normalised by its own utterance)."""
     n = len(lips["valid"])
     if n < MIN_FRAMES:
@@ -58,7 +58,7 @@ def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, D.NormStats], s
     fps = float(lips["fps"])
     out = {}
     for kind in ("gp", "gf"):
-        x = D.raw_lips(lips, kind)
+        x = LI.raw_lips(lips, kind)
         m, s = stats[kind].get(speaker, x)
         x = (x - m) / s if kind == "gf" else (x - m[0]) / s[0]
         out[kind] = np.ascontiguousarray(to_model_rate(x.astype(np.float32), fps))
@@ -80,7 +80,7 @@ def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01) ->
     choice = rng.integers(3)
     if choice == 0:
         gf = x.gf.copy()
-        gf[:, list(D.FLIP_GF_COLUMNS)] *= -1
+        gf[:, list(LI.FLIP_GF_COLUMNS)] *= -1
         return UtteranceInput(np.ascontiguousarray(x.gp[..., ::-1]), gf)
     if choice == 1:
         return UtteranceInput((x.gp + rng.normal(0, noise, x.gp.shape)).astype(np.float32),
@@ -99,13 +99,13 @@ class UtteranceDataset(Dataset):
     """
 
     def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]],
-                 stats: Mapping[str, D.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
+                 stats: Mapping[str, LI.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
                  lips_from: Mapping[str, str] | None = None) -> None:
         self.keys, self.load, self.stats = list(keys), load, stats
         self.do_augment, self.seed, self.epoch = augment, seed, 0
         self.lips_from = dict(lips_from or {})
         self.groups = [[i] for i in range(len(self.keys))]
-        self.cache = D.LRU(cache_size)
+        self.cache = DS.LRU(cache_size)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -116,7 +116,7 @@ class UtteranceDataset(Dataset):
         src = self.lips_from.get(key, key)
         lips_item = item if src == key else self.load(src)
         x = utterance_input(lips_item["lips"], self.stats, lips_item["speaker"])
-        return x, D.compress(np.asarray(item["aud"], np.float32)), word_tokens(item.get("words", ()))
+        return x, W.compress(np.asarray(item["aud"], np.float32)), word_tokens(item.get("words", ()))
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         x, y, tokens = self.cache.get(i, lambda: self._utterance(i))
@@ -202,7 +202,7 @@ def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     corr = masked_corr2(pred, target, mask)
     out = {"l1": l1, "corr2": corr.mean(), "loss": l1 + (1 - corr).mean()}
     if linear_corr2 > 0 or envelope > 0:
-        lin_p, lin_t = pred.clamp_min(0) ** (1 / D.COMPRESS), target.clamp_min(0) ** (1 / D.COMPRESS)
+        lin_p, lin_t = pred.clamp_min(0) ** (1 / W.COMPRESS), target.clamp_min(0) ** (1 / W.COMPRESS)
     if linear_corr2 > 0:
         lin = masked_corr2(lin_p, lin_t, mask)
         out["linear_corr2"] = lin.mean()

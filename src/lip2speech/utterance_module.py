@@ -68,7 +68,7 @@ class UtteranceModule(pl.LightningModule):
 def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifest: dict[str, dict],
                        features_dir: Any, meta: dict[str, Any]) -> tuple[UtteranceModule, Any, Any]:
     """The module and train/validation datasets of a gu2s run; fills `meta` with what rebuilds the model."""
-    from . import data as D
+    from . import lip_inputs as LI, splits as SP
     from .utterance import UtteranceDataset
 
     first = load(split["train"][0])
@@ -77,8 +77,8 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     if not first.get("words"):  # no transcripts (not GRID-named): nothing to read, no CTC head
         model_kwargs["ctc"] = False
     lips = lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"])  # noqa: E731
-    stats = {kind: D.compute_stats(kind, lips) for kind in ("gf", "gp")}
-    lips_from = D.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
+    stats = {kind: LI.compute_stats(kind, lips) for kind in ("gf", "gp")}
+    lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from)
     val_ds = UtteranceDataset(split["val"], load, stats, cache_size=cfg.cache_utterances)
