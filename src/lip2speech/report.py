@@ -158,10 +158,10 @@ def _speaker_series(result: dict[str, Any]) -> tuple[dict[str, list], dict[str, 
 def _wav_bytes(wav: np.ndarray, fs: int) -> bytes:
     import soundfile as sf
 
-    x = np.asarray(wav, dtype=np.float64).ravel()
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    from .audio.io import playback_level
+
     buf = io.BytesIO()
-    sf.write(buf, (x / peak * 0.9 if peak > 0 else x).astype(np.float32), int(fs), format="WAV", subtype="PCM_16")
+    sf.write(buf, playback_level(wav), int(fs), format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 

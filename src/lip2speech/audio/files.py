@@ -11,7 +11,7 @@ from ..errors import Lip2SpeechError
 from ..fileio import atomic_path
 from .filterbank import Filterbank, centre_frequencies, load_nsl_filters
 from .inversion import invert_auditory_spectrogram
-from .io import load_audio
+from .io import load_audio, playback_level
 from .spectrogram import auditory_spectrogram
 
 SPECTROGRAM_SUFFIXES = {".npy", ".npz"}
@@ -49,13 +49,11 @@ def load_spectrogram(path: str | Path) -> np.ndarray:
 
 
 def write_wav(path: str | Path, x: np.ndarray, fs: int) -> None:
-    """Write x as 16-bit PCM WAV, peak-normalised to 0.9 full scale (silence stays silence)."""
+    """Write x as 16-bit PCM WAV at listening level (io.playback_level: peak 0.9 full scale)."""
     import soundfile as sf
 
-    x = np.asarray(x, dtype=np.float64)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), x * (0.9 / peak) if peak > 0 else x, int(fs), subtype="PCM_16", format="WAV")
+        sf.write(str(tmp), playback_level(x), int(fs), subtype="PCM_16", format="WAV")
 
 
 def plot_spectrogram(aud: np.ndarray, path: str | Path, fs: float = 8000, frame_ms: float = 8,

@@ -35,6 +35,14 @@ def resample_exact(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:
     return resample_poly(x, int(fs_out) // g, int(fs_in) // g)
 
 
+def playback_level(x: np.ndarray) -> np.ndarray:
+    """float32 audio at listening level: peak-normalised to 0.9 full scale (silence stays silence); the one rule
+    for every WAV, video soundtrack and report player lip2speech writes."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return (x * (0.9 / peak) if peak > 0 else x).astype(np.float32)
+
+
 def normalise(x: np.ndarray, path: str | Path | None = None) -> np.ndarray:
     """Zero mean, unit variance (the NSL input convention); silent or non-finite signals are errors."""
     x = np.asarray(x, dtype=np.float64)

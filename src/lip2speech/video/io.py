@@ -105,7 +105,8 @@ def write_video(
     audio_fs: int | None = None,
     crf: int = 20,
 ) -> None:
-    """Encode frames (T, H, W, 3) or (T, H, W) uint8 as H.264 MP4 at `fps`, muxing mono `audio` (float, Hz = audio_fs) as AAC."""
+    """Encode frames (T, H, W, 3) or (T, H, W) uint8 as H.264 MP4 at `fps`, muxing mono `audio` (float, Hz = audio_fs)
+    as AAC at listening level (audio.io.playback_level)."""
     frames = np.asarray(frames)
     if frames.ndim == 3:
         frames = np.repeat(frames[..., None], 3, axis=-1)
@@ -125,12 +126,12 @@ def write_video(
         if audio is not None:
             import soundfile as sf
 
+            from ..audio.io import playback_level
+
             if audio_fs is None:
                 raise Lip2SpeechError("audio_fs is required with audio", path)
             wav_tmp = tmp.with_suffix(".wav")
-            a = np.asarray(audio, dtype=np.float32).reshape(-1)
-            peak = float(np.max(np.abs(a))) if a.size else 0.0
-            sf.write(str(wav_tmp), a / peak * 0.9 if peak > 1.0 else a, int(audio_fs), subtype="PCM_16")
+            sf.write(str(wav_tmp), playback_level(audio), int(audio_fs), subtype="PCM_16")
             cmd += ["-i", str(wav_tmp), "-c:a", "aac", "-b:a", "96k", "-ar", str(max(int(audio_fs), 16000))]
         cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
                 "-movflags", "+faststart", "-f", "mp4", str(tmp)]
