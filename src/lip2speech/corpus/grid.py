@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,19 +117,25 @@ def read_align(path: str | Path) -> list[tuple[str, float, float]]:
 # ---- discovery -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _listing(folder: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """(plain files sorted by name, sub-folders in natural order) of `folder`, hidden ones left out; listed once
+    per scan (scan_corpus clears the cache), however many layouts ask about the folder."""
+    if not folder.is_dir():
+        return (), ()
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    files = sorted((p for p in entries if p.is_file()), key=lambda p: p.name)
+    dirs = sorted((p for p in entries if p.is_dir()), key=lambda p: natural_key(p.name))
+    return tuple(files), tuple(dirs)
+
+
 def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     """Plain files in `folder` whose lower-case suffix is in `suffixes`, sorted by name (empty if no folder)."""
-    if not folder.is_dir():
-        return []
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()
-                   and not p.name.startswith(".")), key=lambda p: p.name)
+    return [p for p in _listing(folder)[0] if p.suffix.lower() in suffixes]
 
 
 def _subdirs(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: natural_key(p.name))
+    return list(_listing(folder)[1])
 
 
 def _video_dirs(spk_dir: Path) -> list[Path]:
@@ -349,6 +356,7 @@ def scan_corpus(
     Raises `Lip2SpeechError` when `root` is missing or holds no GRID video.
     """
     root = Path(root)
+    _listing.cache_clear()  # a new scan sees the folders as they are now
     if not root.exists():
         raise Lip2SpeechError("corpus folder not found", root)
     if not root.is_dir():
@@ -398,6 +406,7 @@ def scan_corpus(
                 if checks[u.key].usable:
                     durations[u.key] = float(checks[u.key].duration)
         utterances = [u for u in utterances if u.key in durations]
+    _listing.cache_clear()  # do not hold the listing of a large corpus after the scan
     return CorpusScan(root, utterances, problems, durations)
 
 
