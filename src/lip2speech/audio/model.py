@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import scipy.fft
 from scipy.signal import lfilter
 
 from .filterbank import N_CHANNELS, Filterbank
-from .spectrogram import CHUNK, HISTORY
-
-
-def fft_size(n: int) -> int:
-    """The smallest FFT length >= n (and >= 4096) of the form 2^k x (1, 5/4, 3/2 or 7/4): fast in pocketfft,
-    under 25% padding where a power of two wastes up to half, and few enough distinct lengths that the
-    filterbank's cached responses are reused across clips of similar length."""
-    k = max(12, math.ceil(math.log2(max(n, 1))))
-    return min(m for m in (1 << k, 5 << (k - 3), 3 << (k - 2), 7 << (k - 3)) if m >= max(n, 4096))
+from .spectrogram import CHUNK, HISTORY, fft_size, frame_weights, leaky_integrate
 
 
 class AuditoryModel:
@@ -35,8 +26,8 @@ class AuditoryModel:
         self.n_fft = fft_size(self.n + HISTORY)
         self.H = bank.response(self.n_fft)
         self.Hc = np.conj(self.H)
-        self.weights = (alpha ** np.arange(frame - 1, -1, -1)).astype(np.float32) if alpha else np.full(frame, 1.0 / frame, np.float32)
-        self.decay = alpha**frame if alpha else 0.0
+        self.weights = frame_weights(frame, alpha)
+        self.decay = alpha**frame if alpha else 0.0  # the integrator's decay over one frame
 
     def lateral(self, x: np.ndarray) -> np.ndarray:
         """Lateral-inhibition outputs y3 (128, n) float32 of x (n samples)."""
@@ -57,9 +48,7 @@ class AuditoryModel:
     def integrate(self, y3: np.ndarray) -> np.ndarray:
         """Rectify, leaky-integrate and sample y3 (128, n) -> spectrogram (N, 128) float64."""
         s = np.maximum(y3, 0).reshape(N_CHANNELS, self.n_frames, self.frame) @ self.weights
-        if self.decay:
-            s = lfilter([1.0], [1.0, -self.decay], s, axis=1)
-        return s.T
+        return leaky_integrate(s, self.alpha, self.frame).T
 
     def integrate_adjoint(self, g: np.ndarray, y3: np.ndarray) -> np.ndarray:
         """Gradient wrt y3 (128, n) of <g, integrate(y3)> for g (N, 128)."""
