@@ -39,17 +39,22 @@ def test_word_corr2_slices_each_aligned_word():
 
 
 class _FakeRun:
-    """Stands in for inference.Reconstructor: prediction = target + seeded noise."""
+    """An evaluate.Predictor standing in for inference.Reconstructor: prediction = target + seeded noise, the
+    autoencoder ceiling = target + a tenth of that noise."""
 
-    fs = 8000  # Reconstructor.fs: the audio rate of the run's features (Hz)
-    reads_words = False  # Reconstructor.reads_words: only gu2s runs read the words from the lips
+    system, task = "gf2s", "sentence"
+    fs = 8000  # the audio rate of the run's features (Hz)
+    reads_words = False  # only gu2s runs read the words from the lips
 
     def __init__(self, features_dir: Path, noise: float) -> None:
-        self.features_dir, self.noise, self.meta, self.system = features_dir, noise, {}, "gf2s"
+        self.features_dir, self.noise = features_dir, noise
 
     def predict_spectrogram(self, item):
         rng = np.random.default_rng(len(item["key"]))
         return item["aud"] + self.noise * rng.random(item["aud"].shape)
+
+    def autoencode(self, aud):
+        return aud + 0.1 * self.noise * np.random.default_rng(len(aud)).random(aud.shape)
 
     def check_features(self, features_dir):
         from lip2speech.features import FEATURE_CONFIG, check_features_config
@@ -82,6 +87,8 @@ def test_evaluate_run_writes_csv_and_summary_that_agree(fake_run):
     assert summary["n"] == 2
     assert summary["metrics"]["corr2"]["mean"] == pytest.approx(np.mean([r["corr2"] for r in rows]), abs=1e-5)
     assert summary["metrics"]["stoi"]["n"] == 1  # waveform metrics on the first utterance only
+    # the autoencoder ceiling is the predictor's own autoencode(): 10x less noise than the prediction
+    assert summary["metrics"]["corr2_ae"]["mean"] > summary["metrics"]["corr2"]["mean"]
     assert summary["reference"] == ["inverted target"]
     sample = np.load(next((out / "samples").glob("*.npz")))
     assert sample["pred"].shape == sample["target"].shape and sample["wav_pred"].size > 0

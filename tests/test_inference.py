@@ -34,6 +34,8 @@ def test_reconstructor_predicts_on_the_target_grid(run):
     assert np.isfinite(spec).all() and spec.min() >= 0 and spec.std() > 0
     ae = load_run(rec.meta["autoencoder_run"])
     assert ae.system == "autoencoder" and ae.predict_spectrogram(item).shape == item["aud"].shape
+    # the ceiling comes from the weights the run holds: the same as its autoencoder run's
+    np.testing.assert_allclose(rec.autoencode(item["aud"]), ae.predict_spectrogram(item), rtol=1e-5, atol=1e-6)
 
 
 def test_corrupt_and_mismatched_checkpoints(run, tmp_path):

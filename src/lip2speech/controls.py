@@ -10,8 +10,8 @@ import numpy as np
 
 
 class MeanSpectrogram:
-    """Predicts every utterance by the time-aligned mean spectrogram of the training utterances; shaped like a
-    run for lip2speech.evaluate.evaluate_predictor (predict_spectrogram, task, system, fs, meta)."""
+    """Predicts every utterance by the time-aligned mean spectrogram of the training utterances; an
+    evaluate.Predictor, so it is scored like a run."""
 
     task, system, reads_words = "sentence", "mean spectrogram", False
 
@@ -21,7 +21,18 @@ class MeanSpectrogram:
 
         self.fs = int(check_features_config(features)["fs"])  # Hz, of the features' spectrograms
         self.mean = mean_spectrogram(features, list(train_keys))
-        self.meta = {"autoencoder_run": autoencoder_run}  # its reconstruction is the AE-ceiling column
+        self.autoencoder_run = autoencoder_run  # its reconstruction is the AE-ceiling column
+        self._ae: Any = None
+
+    def autoencode(self, aud: np.ndarray) -> np.ndarray | None:
+        """The given autoencoder run's reconstruction of a spectrogram (the ceiling column), or None."""
+        if not self.autoencoder_run:
+            return None
+        if self._ae is None:
+            from .inference import load_run
+
+            self._ae = load_run(self.autoencoder_run)
+        return self._ae.autoencode(aud)
 
     def predict_spectrogram(self, item: Any) -> np.ndarray:
         """The mean spectrogram resampled to the item's number of frames (N, 128)."""

@@ -18,7 +18,7 @@ import datetime as _dt
 import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -109,13 +109,10 @@ def _invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = DEFAULT_FS
 
 
 def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> tuple[np.ndarray, str]:
-    """The original waveform (at item['fs'], default 8 kHz) of an item when it carries one (or its source file),
+    """The original waveform (at item['fs'], default 8 kHz) of an item from its source file when it has one,
     else the inversion of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
     fs = int(item.get("fs", DEFAULT_FS))
-    for key in ("audio", "wav"):
-        if key in item and item[key] is not None:
-            return np.asarray(item[key], dtype=np.float64), "original"
-    src = item.get("audio_source") if hasattr(item, "get") else None
+    src = item.get("audio_source")
     if src and Path(str(src)).is_file():
         from .audio import load_audio
 
@@ -136,13 +133,13 @@ def _waveform_job(args: tuple) -> dict[str, Any]:
 
 def _silent_video(item: Mapping[str, Any]) -> tuple[np.ndarray, float] | None:
     """Frames (T,H,W,3) uint8 and fps of the item's source video, else of its grey face crops (scaled x3)."""
-    src = item.get("video_source") if hasattr(item, "get") else None
+    src = item.get("video_source")
     if src and Path(str(src)).is_file():
         from .video.io import read_video
 
         video = read_video(src)
         return video.frames, float(video.fps)
-    lips = item.get("lips") if hasattr(item, "get") else None
+    lips = item.get("lips")
     if lips is None:
         return None
     try:
@@ -243,14 +240,27 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     return evaluate_predictor(rec, features_dir, keys, out, opts, corpus, self_normalise, show_progress, extra)
 
 
-def evaluate_predictor(rec: Any, features_dir: str | Path, keys: Sequence[str], out: str | Path,
+class Predictor(Protocol):
+    """What evaluate_predictor scores: a trained run (inference.Reconstructor) or a control
+    (controls.MeanSpectrogram)."""
+
+    system: str
+    task: str  # sentence | words (what it was trained on)
+    fs: int  # Hz, the audio rate of its spectrograms
+    reads_words: bool  # whether predict_utterance also reads the words from the lips (gu2s)
+
+    def predict_spectrogram(self, item: Mapping[str, Any]) -> np.ndarray: ...
+
+    def autoencode(self, aud: np.ndarray) -> np.ndarray | None: ...
+
+
+def evaluate_predictor(rec: Predictor, features_dir: str | Path, keys: Sequence[str], out: str | Path,
                        options: EvalOptions | None = None, corpus: str | Path | None = None,
                        self_normalise: bool = False, show_progress: bool = True,
                        extra: Mapping[str, Any] | None = None) -> Path:
     """Score a predictor on `keys` of `features_dir` into folder `out` (per_utterance.csv, per_word.csv,
-    summary.json with `extra` merged in, samples/); returns `out`. `rec` is anything shaped like
-    inference.Reconstructor (predict_spectrogram(item) -> (N, 128); task, meta, fs): a run, or a control such
-    as the mean training spectrogram."""
+    summary.json with `extra` merged in, samples/); returns `out`. `rec` is a Predictor: a run, or a control
+    such as the mean training spectrogram."""
     opts, out = options or EvalOptions(), Path(out)
     if opts.max_utterances is not None:
         keys = list(keys)[: opts.max_utterances]
@@ -268,7 +278,7 @@ def evaluate_predictor(rec: Any, features_dir: str | Path, keys: Sequence[str], 
         "split": name, "n": len(rows), "failures": failures + wave_failures,
         "reference": sorted({r.get("reference", "") for r in rows} - {""}),
         "options": asdict(opts), "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "metrics": summarise(rows), "task": getattr(rec, "task", "sentence"),
+        "metrics": summarise(rows), "task": rec.task,
         "word_corr2": mean_ci([float(r["corr2"]) for r in words_rows]), **(extra or {}),
     }
     write_json(out / "summary.json", summary)
@@ -325,7 +335,6 @@ def _predict_all(rec: Any, features_dir: Path, keys: Sequence[str], sources: Map
 
     from .features import load_item
 
-    autoencode = _autoencoder(rec)
     preds: dict[str, tuple[Any, np.ndarray, np.ndarray | None]] = {}
     words_rows: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -339,7 +348,8 @@ def _predict_all(rec: Any, features_dir: Path, keys: Sequence[str], sources: Map
             else:
                 pred = rec.predict_spectrogram(seen_as)
             pred = np.asarray(pred, dtype=np.float64)
-            ae = np.asarray(autoencode(item["aud"]), dtype=np.float64) if autoencode is not None else None
+            ceiling = rec.autoencode(item["aud"])  # the autoencoder's reconstruction: the ceiling, if it has one
+            ae = None if ceiling is None else np.asarray(ceiling, dtype=np.float64)
             words = _word_scores(rec, seen_as, pred)
         except Lip2SpeechError as exc:
             failures.append(f"{key}: {exc}")
@@ -383,28 +393,15 @@ def _score_all(preds: Mapping[str, tuple[Any, np.ndarray, np.ndarray | None]], o
 def _word_scores(rec: Any, item: Mapping[str, Any], pred: np.ndarray) -> list[tuple[str, float, float, float]]:
     """(word, start s, end s, corr2) of every aligned word: a words-task run predicts each word segment on its
     own (as trained); a sentence run is scored on each word's span of its whole-utterance prediction."""
-    if getattr(rec, "task", "sentence") == "words":
+    if rec.task == "words":
         return [(w.word, w.start_s, w.end_s, corr2(w.target, w.pred)) for w in rec.predict_words(item)]
     return word_corr2(item["aud"], pred, item.get("word_times"))
-
-
-def _autoencoder(rec: Any):  # type: ignore[no-untyped-def]
-    """Spectrogram -> the run's autoencoder reconstruction of it (the ceiling), or None if unavailable."""
-    from .inference import load_run
-
-    ae_run = getattr(rec, "meta", {}).get("autoencoder_run")
-    if getattr(rec, "system", None) == "autoencoder":
-        return lambda aud: rec.predict_spectrogram({"aud": aud})
-    if not ae_run or not (Path(ae_run) / "model.ckpt").is_file():
-        return None
-    ae = load_run(ae_run)
-    return lambda aud: ae.predict_spectrogram({"aud": aud})
 
 
 def _portable(item: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of an item a worker process needs, as plain picklable values."""
     out = {"aud": np.asarray(item["aud"]), "words": tuple(item.get("words", ()) or ())}
-    for key in ("audio", "wav", "audio_source", "video_source", "fs"):
+    for key in ("audio_source", "video_source", "fs"):
         if key in item:
             out[key] = item[key]
     return out

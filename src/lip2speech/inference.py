@@ -153,10 +153,17 @@ class Reconstructor:
         For an autoencoder run this is the autoencoder's reconstruction of item['aud'] itself."""
         aud = np.asarray(item["aud"], np.float32)
         if self.system == "autoencoder":
-            with torch.no_grad():
-                rec = self.ae(torch.from_numpy(W.compress(aud)))[0].numpy()
-            return W.decompress(rec, self.legacy).astype(np.float32)
+            return self.autoencode(aud)
         return self.predict_from_lips(item["lips"], item.get("speaker"), len(aud))[0]
+
+    @torch.no_grad()
+    def autoencode(self, aud: np.ndarray) -> np.ndarray | None:
+        """The run's autoencoder reconstruction (N, 128; linear units) of a spectrogram, from the weights the run
+        holds (the ceiling of a published system); None for a system without an autoencoder (gu2s)."""
+        if self.ae is None:
+            return None
+        rec = self.ae(torch.from_numpy(W.compress(np.asarray(aud, np.float32))))[0].numpy()
+        return W.decompress(rec, self.legacy).astype(np.float32)
 
     def predict_from_lips(self, lips: Mapping[str, Any], speaker: str | None, n_aud: int
                           ) -> tuple[np.ndarray, list[str]]:
