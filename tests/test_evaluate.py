@@ -57,7 +57,7 @@ class _FakeRun:
         return aud + 0.1 * self.noise * np.random.default_rng(len(aud)).random(aud.shape)
 
     def check_features(self, features_dir):
-        from lip2speech.features import FEATURE_CONFIG, check_features_config
+        from lip2speech.store import FEATURE_CONFIG, check_features_config
 
         check_features_config(features_dir, FEATURE_CONFIG)
 
@@ -137,7 +137,9 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
 
     from lip2speech.cli import app
     from lip2speech.errors import Lip2SpeechError
-    from lip2speech.features import item_path, synthetic_features, write_manifest
+    from lip2speech.features import synthetic_features
+    from lip2speech.store import FeatureStore
+    from lip2speech.store import item_path
 
     run, _ = fake_run
     other = tmp_path / "my-recordings"
@@ -162,11 +164,11 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     with pytest.raises(Lip2SpeechError, match="speakers not in the features folder: s9"):
         E.evaluate_run(run, options=opts, features=other, speakers=["s9"], show_progress=False)
     empty = tmp_path / "empty"
-    write_manifest(empty, [])
+    FeatureStore.create(empty).write_manifest([])
     with pytest.raises(Lip2SpeechError, match="no utterances to evaluate"):
         E.evaluate_run(run, options=opts, features=empty, show_progress=False)
     wide = tmp_path / "wide"
-    write_manifest(wide, [], fs=16000)
+    FeatureStore.create(wide, fs=16000).write_manifest([])
     with pytest.raises(Lip2SpeechError, match="another configuration") as err:
         E.evaluate_run(run, options=opts, features=wide, show_progress=False)
     assert "\n" not in str(err.value)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import (check_features_config, item_path, load_item, load_manifest, parse_shard, prepare,
-                                 synthetic_features)
+from lip2speech.features import parse_shard, prepare, synthetic_features
+from lip2speech.store import check_features_config, item_path, load_item, load_manifest
 
 
 @pytest.fixture(scope="module")

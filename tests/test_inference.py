@@ -6,7 +6,8 @@ import soundfile as sf
 import torch
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import load_item, synthetic_features
+from lip2speech.features import synthetic_features
+from lip2speech.store import load_item
 from lip2speech.inference import load_run
 from lip2speech.speak import speak
 from lip2speech.train import train_system

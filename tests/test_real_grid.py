@@ -60,7 +60,7 @@ def real_run(real_features) -> SimpleNamespace:
 
 
 def test_real_clips_are_prepared_with_faces_spectrograms_and_word_times(real_features):
-    from lip2speech.features import load_item, load_manifest
+    from lip2speech.store import load_item, load_manifest
 
     assert [len(r.written) for r in real_features.reports] == [20, 3]
     assert not [f for r in real_features.reports for f in r.failures]
@@ -82,7 +82,7 @@ def test_real_clips_are_prepared_with_faces_spectrograms_and_word_times(real_fea
 @pytest.mark.slow
 def test_small_gf2s_trains_on_16_real_clips_and_predicts_the_other_4(real_features, real_run):
     from lip2speech.windows import interp_matrix
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
     from lip2speech.metrics import corr2
     from lip2speech.train import mean_spectrogram

@@ -132,7 +132,7 @@ def test_models_read_the_lips(tmp_path):
     import numpy as np
 
     from lip2speech.windows import interp_matrix
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
     from lip2speech.metrics import corr2
     from lip2speech.train import mean_spectrogram
@@ -186,7 +186,7 @@ def add_alignments(feats, keys, seconds: float = 3.0):
     """Give generated items GRID-like word alignments: sil, six 0.4 s words from 0.2 s, sil."""
     import numpy as np
 
-    from lip2speech.features import item_path
+    from lip2speech.store import item_path
     from lip2speech.fileio import save_npz
 
     edges = [0.0] + [0.2 + 0.4 * j for j in range(7)] + [seconds]
@@ -202,7 +202,7 @@ def add_alignments(feats, keys, seconds: float = 3.0):
 def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
     import numpy as np
 
-    from lip2speech.features import load_item, load_manifest
+    from lip2speech.store import load_item, load_manifest
     from lip2speech.inference import load_run
 
     feats = tmp_path / "f"
@@ -242,7 +242,7 @@ def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
 def test_gf_input_and_split_protocol_are_recorded_and_rebuilt(feats, tmp_path):
     import numpy as np
 
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
 
     shapes = {}

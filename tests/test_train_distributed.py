@@ -224,7 +224,7 @@ def _run(cmd: list[str], log: Path, interrupt_when: Path | None = None, timeout:
 
 
 def _test_corr2(run: Path, feats: Path) -> float:
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
     from lip2speech.metrics import corr2
 

@@ -8,7 +8,8 @@ import torch
 from lip2speech.corpus.grammar import SLOTS, WORDS
 from lip2speech.lip_inputs import NormStats
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import load_item, synthetic_features, write_manifest, write_synthetic_item
+from lip2speech.features import synthetic_features
+from lip2speech.store import FeatureStore, load_item
 from lip2speech.inference import load_run
 from lip2speech.metrics import corr2
 from lip2speech.models import build_model
@@ -155,12 +156,13 @@ def test_gu2s_reads_words_when_trained_with_transcripts(tmp_path):
     """Items with GRID words train a CTC head; the read-out is always a grammatical sentence."""
     rng = np.random.default_rng(0)
     sentence = ("bin", "blue", "at", "f", "two", "now")
+    store = FeatureStore.create(tmp_path / "f", fs=16000)
     entries = []
     for u in range(8):
         lips = {**_lips(25, seed=u), "faces": np.zeros((25, 8, 8), np.uint8), "landmarks": np.zeros((25, 68, 2)),
                 "mouth_boxes": np.zeros((25, 4))}
-        entries.append(write_synthetic_item(tmp_path / "f", f"s1/u{u}", rng.random((125, 128)), lips, sentence))
-    write_manifest(tmp_path / "f", entries, fs=16000)
+        entries.append(store.write_item(f"s1/u{u}", rng.random((125, 128)), lips, "s1", sentence))
+    store.write_manifest(entries)
     run = train_system(load_train_config(None, {**TINY, "max_epochs": 1, "test_fraction": 0.25}), tmp_path / "f",
                        tmp_path / "run", show_progress=False)
     rec = load_run(run)

@@ -16,7 +16,7 @@ class MeanSpectrogram:
     task, system, reads_words = "sentence", "mean spectrogram", False
 
     def __init__(self, features: str | Path, train_keys: Sequence[str], autoencoder_run: str | None = None) -> None:
-        from .features import check_features_config
+        from .store import check_features_config
         from .train import mean_spectrogram
 
         self.fs = int(check_features_config(features)["fs"])  # Hz, of the features' spectrograms

@@ -299,7 +299,7 @@ def eval_name(run_dir: str | Path, features: str | Path) -> str:
 def features_keys(rec: Any, features: str | Path, speakers: Sequence[str] | None = None) -> list[str]:
     """Every utterance key of another features folder (of `speakers` only when given), checked against the run's
     feature configuration; Lip2SpeechError for another configuration, missing speakers or no utterances."""
-    from .features import load_manifest
+    from .store import load_manifest
 
     rec.check_features(features)
     manifest = load_manifest(features)
@@ -333,7 +333,7 @@ def _predict_all(rec: Any, features_dir: Path, keys: Sequence[str], sources: Map
     failures); an item that cannot be read or predicted is a failure line, not an exception."""
     from tqdm import tqdm
 
-    from .features import load_item
+    from .store import load_item
 
     preds: dict[str, tuple[Any, np.ndarray, np.ndarray | None]] = {}
     words_rows: list[dict[str, Any]] = []

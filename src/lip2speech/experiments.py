@@ -294,7 +294,7 @@ def run_experiment(
     `train_only` stops after training; `label` names the results folder (default: the experiment, plus the tags
     of a variant's train_overrides, e.g. single-frames), so that variants keep their own tables."""
     from .evaluate import evaluate_run, load_summary, read_per_utterance, summarise
-    from .features import load_manifest
+    from .store import load_manifest
     from .metrics import mean_ci
 
     overrides: dict[str, Any] = {"systems": list(systems) if systems else None,

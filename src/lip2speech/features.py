@@ -1,40 +1,21 @@
-"""Prepare a corpus into cached per-utterance features (one .npz each) plus a manifest; load them back.
+"""Prepare a corpus into a features folder (store.FeatureStore: one .npz per prepared utterance plus a
+manifest), and the generated features folder of the tests and benchmarks.
 
-Layout of a features folder:
-  features.json            feature configuration (version, audio rate, frame step, bins); checked on reuse
-  items/<spk>/<uid>.npz    aud (N,128) float32, lips_* arrays (gf, gp, faces, valid, landmarks, mouth_boxes), fps,
-                           words, word_times
-  manifest/part-<i>-of-<n>.json  one part per shard: key -> {speaker, frames, aud_frames, path}
 Finished items are skipped on a re-run, so an interrupted or sharded preparation simply resumes.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import Lip2SpeechError
-from .fileio import save_npz, write_json
-from .timebase import BINS, SAMPLE_RATES, SPEC_FRAME_S, frame_times
-
-FEATURE_VERSION = 1
-
-
-def feature_config(fs: int = 8000) -> dict[str, Any]:
-    """The feature configuration of a features folder prepared at audio rate `fs` (Hz)."""
-    if fs not in SAMPLE_RATES:
-        raise Lip2SpeechError(f"unsupported audio rate {fs} Hz (choose from {', '.join(map(str, SAMPLE_RATES))})")
-    return {"version": FEATURE_VERSION, "fs": int(fs), "spec_frame_s": SPEC_FRAME_S, "bins": BINS}
-
-
-FEATURE_CONFIG: dict[str, Any] = feature_config()  # the published setting (8 kHz)
-LIP_FIELDS = ("gf", "gp", "faces", "valid", "landmarks", "mouth_boxes")
+from .store import LIP_FIELDS, FeatureStore, entry_from_file, feature_config, item_path, write_item
+from .timebase import BINS, DEFAULT_FS, SPEC_FRAME_S, frame_times
 
 
 @dataclass
@@ -64,31 +45,6 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def item_path(features_dir: str | Path, key: str) -> Path:
-    """Where the .npz of utterance `key` ('s1/bbaf2n') lives."""
-    return Path(features_dir) / "items" / f"{key}.npz"
-
-
-def check_features_config(features_dir: str | Path, expected: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The folder's feature configuration; Lip2SpeechError if missing, unsupported or different from `expected`
-    (None: any supported audio rate)."""
-    path = Path(features_dir) / "features.json"
-    if not path.is_file():
-        raise Lip2SpeechError("not a features folder (no features.json); run `lip2speech prepare` first",
-                              features_dir)
-    cfg = json.loads(path.read_text())
-    if expected is None:
-        fs = cfg.get("fs")
-        expected = feature_config(fs) if fs in SAMPLE_RATES else FEATURE_CONFIG
-    expected = dict(expected)
-    diff = sorted(k for k in set(cfg) | set(expected) if cfg.get(k) != expected.get(k))
-    if diff:
-        raise Lip2SpeechError(
-            "features were prepared with another configuration ("
-            + ", ".join(f"{k}: {cfg.get(k)!r} here, {expected.get(k)!r} expected" for k in diff) + ")", path)
-    return cfg
-
-
 def _extract(args: tuple[Any, str, int, str | None]) -> dict[str, Any]:
     """Worker: features of one utterance written to its .npz; returns its manifest entry."""
     from .audio import auditory_spectrogram, load_audio
@@ -101,27 +57,8 @@ def _extract(args: tuple[Any, str, int, str | None]) -> dict[str, Any]:
     valid = np.asarray(track.valid, dtype=bool)
     if not valid.any():
         raise Lip2SpeechError("no face found in any frame", utt.video)
-    lips = {f"lips_{k}": np.asarray(getattr(track, k)) for k in LIP_FIELDS}
     wt = utt.word_times or ()
-    save_npz(item_path(out, utt.key), aud=aud, fps=np.float64(track.fps), speaker=np.str_(utt.speaker),
-             words=np.array(list(utt.words), dtype=str),
-             word_names=np.array([w for w, _, _ in wt], dtype=str),
-             word_spans=np.array([[a, b] for _, a, b in wt], dtype=np.float64).reshape(-1, 2), **lips)
-    return _entry(utt.key, utt.speaker, len(valid), len(aud))
-
-
-def _entry(key: str, speaker: str, frames: int, aud_frames: int) -> dict[str, Any]:
-    return {"key": key, "speaker": speaker, "frames": int(frames), "aud_frames": int(aud_frames),
-            "path": f"items/{key}.npz"}
-
-
-def _entry_from_file(key: str, path: Path) -> dict[str, Any] | None:
-    """Manifest entry of an already written item, or None when the file is unreadable (then redo it)."""
-    try:
-        with np.load(path) as z:
-            return _entry(key, str(z["speaker"]), len(z["lips_valid"]), len(z["aud"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-        return None
+    return write_item(out, utt.key, aud, lips_from_track(track), utt.speaker, utt.words, wt)
 
 
 def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None = None, jobs: int = 1,
@@ -137,12 +74,11 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
 
     out = Path(out)
     i, n = shard if isinstance(shard, tuple) else parse_shard(shard)
-    cfg_path = out / "features.json"
-    if cfg_path.exists():
-        fs = check_features_config(out, None if fs is None else feature_config(fs))["fs"]
+    if (out / "features.json").exists():  # an existing folder keeps its rate (another one asked is an error)
+        store = FeatureStore(out, None if fs is None else feature_config(fs))
     else:
-        fs = 8000 if fs is None else fs
-        write_json(cfg_path, feature_config(fs))
+        store = FeatureStore.create(out, DEFAULT_FS if fs is None else fs)
+    fs = store.fs
     scan = scan_corpus(corpus, speakers=list(speakers) if speakers else None)
     if not scan.utterances:
         raise Lip2SpeechError("no usable utterances found", corpus)
@@ -152,7 +88,7 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     todo = []
     for u in mine:
         p = item_path(out, u.key)
-        entry = _entry_from_file(u.key, p) if p.exists() else None
+        entry = entry_from_file(u.key, p) if p.exists() else None
         if entry is not None:
             entries[u.key] = entry
             report.skipped.append(u.key)
@@ -166,7 +102,7 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
         if e["key"] in with_track:
             report.reused_tracks.append(e["key"])
     report.failures += res.failures
-    write_json(out / "manifest" / f"part-{i}-of-{n}.json", {"items": [entries[k] for k in sorted(entries)]})
+    store.write_manifest([entries[k] for k in sorted(entries)], (i, n))
     return report
 
 
@@ -181,103 +117,12 @@ def _track_path(lips_dir: str | Path | None, corpus: str | Path, video: str | Pa
     return str(path) if path.is_file() else None
 
 
-def load_manifest(features_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """key -> {speaker, frames, aud_frames, path} merged over all manifest parts (shards)."""
-    features_dir = Path(features_dir)
-    check_features_config(features_dir)
-    parts = sorted((features_dir / "manifest").glob("part-*.json"))
-    if not parts:
-        raise Lip2SpeechError("features folder has no manifest (preparation never finished a shard)", features_dir)
-    items: dict[str, dict[str, Any]] = {}
-    for p in parts:
-        for e in json.loads(p.read_text())["items"]:
-            items[e["key"]] = e
-    return dict(sorted(items.items()))
-
-
-class Item(Mapping[str, Any]):
-    """One prepared utterance: aud (N,128), lips (gf, gp, faces, valid, landmarks, mouth_boxes, fps: read lazily),
-    words, word_times ((word, start_s, end_s) or None), speaker, key."""
-
-    def __init__(self, path: Path, key: str) -> None:
-        self.path, self.key = path, key
-        try:
-            with np.load(path) as z:
-                self._d: dict[str, Any] = {
-                    "aud": z["aud"], "speaker": str(z["speaker"]), "key": key,
-                    "words": tuple(str(w) for w in z["words"]),
-                    "word_times": tuple((str(w), float(a), float(b)) for w, (a, b) in
-                                        zip(z["word_names"], z["word_spans"])) or None,
-                }
-                fps = float(z["fps"])
-                valid = z["lips_valid"].astype(bool)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise Lip2SpeechError(f"unreadable features item ({type(exc).__name__}); re-run prepare", path) from None
-        self._d["lips"] = _LazyLips(path, fps, valid)
-
-    def __getitem__(self, k: str) -> Any:
-        return self._d[k]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-
-class _LazyLips(Mapping[str, Any]):
-    """Lip arrays of an item, each read from the .npz only when asked for (gp/faces are large)."""
-
-    def __init__(self, path: Path, fps: float, valid: np.ndarray) -> None:
-        self.path, self._d = path, {"fps": fps, "valid": valid}
-
-    def __getitem__(self, k: str) -> Any:
-        if k not in self._d:
-            if k not in LIP_FIELDS:
-                raise KeyError(k)
-            with np.load(self.path) as z:
-                self._d[k] = z[f"lips_{k}"]
-        return self._d[k]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(("fps",) + LIP_FIELDS)
-
-    def __len__(self) -> int:
-        return len(LIP_FIELDS) + 1
-
-
-def load_item(features_dir: str | Path, key: str) -> Item:
-    """The prepared utterance `key` of `features_dir`."""
-    path = item_path(features_dir, key)
-    if not path.is_file():
-        raise Lip2SpeechError(f"no prepared item for {key}", path)
-    return Item(path, key)
-
-
 def lips_from_track(track: Any) -> dict[str, Any]:
     """A LipTrack as the lips mapping the data pipeline reads (same fields as a prepared item)."""
     d = {k: np.asarray(getattr(track, k)) for k in LIP_FIELDS}
     d["valid"] = d["valid"].astype(bool)
     d["fps"] = float(track.fps)
     return d
-
-
-def write_synthetic_item(features_dir: str | Path, key: str, aud: np.ndarray, lips: Mapping[str, Any],
-                         words: Sequence[str] = (), word_times: Sequence[tuple[str, float, float]] = ()) -> dict:
-    """Write one item from arrays (tests, benchmarks); returns its manifest entry."""
-    speaker = key.split("/")[0]
-    arrays = {f"lips_{k}": np.asarray(lips[k]) for k in LIP_FIELDS}
-    save_npz(item_path(features_dir, key), aud=np.asarray(aud, np.float32), fps=np.float64(lips["fps"]),
-             speaker=np.str_(speaker), words=np.array(list(words), dtype=str),
-             word_names=np.array([w for w, _, _ in word_times], dtype=str),
-             word_spans=np.array([[a, b] for _, a, b in word_times], dtype=np.float64).reshape(-1, 2), **arrays)
-    return _entry(key, speaker, len(lips["valid"]), len(aud))
-
-
-def write_manifest(features_dir: str | Path, entries: Sequence[Mapping[str, Any]], fs: int = 8000) -> None:
-    """Write features.json (audio rate fs, Hz) and a single manifest part for `entries` (tests, benchmarks)."""
-    write_json(Path(features_dir) / "features.json", feature_config(fs))
-    write_json(Path(features_dir) / "manifest" / "part-1-of-1.json", {"items": list(entries)})
 
 
 def synthetic_features(out: str | Path, speakers: int = 4, utterances: int = 60, seed: int = 0,
@@ -315,6 +160,6 @@ def synthetic_features(out: str | Path, speakers: int = 4, utterances: int = 60,
             lips = {"gf": gf.astype(np.float32), "gp": gp, "faces": faces, "valid": np.ones(frames, bool),
                     "landmarks": np.zeros((frames, 68, 2), np.float32), "mouth_boxes": np.zeros((frames, 4), np.float32),
                     "fps": fps}
-            entries.append(write_synthetic_item(out, f"s{s}/u{u:03d}", aud, lips))
-    write_manifest(out, entries)
+            entries.append(write_item(out, f"s{s}/u{u:03d}", aud, lips, f"s{s}"))
+    FeatureStore.create(out).write_manifest(entries)
     return [e["key"] for e in entries]

@@ -13,7 +13,7 @@ import yaml
 
 from . import lip_inputs as LI, windows as W
 from .errors import Lip2SpeechError
-from .features import check_features_config, feature_config
+from .store import check_features_config, feature_config
 from .timebase import SAMPLE_RATES, frame_times
 from .models import UTTERANCE_SYSTEMS, build_model
 

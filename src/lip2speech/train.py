@@ -21,7 +21,7 @@ import yaml
 
 from . import datasets as DS, lip_inputs as LI, splits as SP, windows as W
 from .errors import Lip2SpeechError
-from .features import check_features_config, load_item, load_manifest
+from .store import FeatureStore, load_item
 from .fileio import write_json, write_text
 from .hardware import Hardware, resolve_hardware, set_threads
 from .models import INPUT_KIND, UTTERANCE_SYSTEMS, WINDOW_SLICES, param_count
@@ -41,10 +41,11 @@ def select_keys(manifest: dict[str, dict], speakers: Sequence[str], features_dir
     return keys
 
 
-def make_split(cfg: TrainConfig, features_dir: Path) -> dict[str, list[str]]:
+def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
     """The deterministic train/val/test split of the run."""
-    manifest = load_manifest(features_dir)
-    keys = select_keys(manifest, tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else (), features_dir)
+    features_dir = store.path
+    keys = select_keys(store.manifest, tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else (),
+                       features_dir)
     split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, cfg.seed,
                          cfg.split_protocol)
     if not split["train"] or not split["val"]:
@@ -177,7 +178,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
     quiet_lightning()
     features_dir, out_dir = Path(features_dir), Path(out_dir)
     hw = resolve_hardware(cfg)
-    feature_config = check_features_config(features_dir)
+    store = FeatureStore(features_dir)  # configuration and manifest read once for the whole run
     is_ae = cfg.system == "autoencoder"
     is_utt = cfg.system in UTTERANCE_SYSTEMS  # predicts the spectrogram itself: no autoencoder
     ae_dir = None if is_ae or is_utt else autoencoder_dir(cfg, features_dir, out_dir)
@@ -193,11 +194,11 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
 
     set_threads(cfg.threads, hw)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    split = make_split(cfg, features_dir)
+    split = make_split(cfg, store)
     check_split(out_dir, split)
-    manifest = load_manifest(features_dir)
+    manifest = store.manifest
     load = functools.partial(load_item, features_dir)  # picklable, for DataLoader workers
-    meta: dict[str, Any] = {"system": cfg.system, "feature_config": feature_config,
+    meta: dict[str, Any] = {"system": cfg.system, "feature_config": store.config,
                             "legacy_decompress": cfg.legacy_decompress, "config": resolved}
     if is_ae:
         module, train_dl, val_dl, train_ds, val_ds = _autoencoder_training(cfg, split, load, hw, meta)
