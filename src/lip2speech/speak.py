@@ -15,10 +15,9 @@ from .inference import Reconstructor, load_run
 
 VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm")
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
-#: Inversion iterations of `speak` (evaluate uses the inversion's default, 20): on grid-s1's predictions of 10
-#: test clips, 2 iterations gave the STOI and word accuracy of 6 and 20 (0.471 / 0.40 against 0.466 / 0.40 and
-#: 0.462 / 0.35) at a fraction of the time; 0 (the sinusoidal start alone) loses 0.03 STOI (README, "Intelligible
-#: speech").
+#: Inversion iterations of `speak` (evaluate uses the inversion's default, 20): on grid-s1's speech for 10 test
+#: clips (benchmarks/speak.py) STOI 0.514 with 2 iterations, 0.510 with 20 and 0.494 with 0 (the sinusoidal start
+#: alone), at a third of the CPU time of 20 (README, "Intelligible speech").
 SPEAK_ITERS = 2
 
 
