@@ -7,7 +7,7 @@ system, and the report (DIR/report.html, DIR/report.md).
 
     python benchmarks/grid_s1.py --corpus ../shared/data/grid-s1 --out DIR [--systems gf2s,gp2s,lip2audspec]
         [--max-epochs N|SYSTEM=N,...] [--ae-epochs N] [--jobs N] [--train train] [--clips N] [--study-split]
-        [--waveform-utterances N] [--invert-iters N] [--no-vocabulary]
+        [--waveform-utterances N] [--invert-iters N] [--no-vocabulary] [--gu2s RUN ...]
 
 Everything resumes: prepared clips, finished runs and up-to-date evaluations are reused, so an interrupted
 benchmark continues when the same command is run again. `--max-epochs` caps every system's training, or named
@@ -102,6 +102,34 @@ def parse_epochs(text: str) -> dict[str, int]:
     return caps
 
 
+COMPARE = ("corr2", "corr2_ae", "stoi", "estoi", "pesq", "wacc", "wacc_lips", "wacc_orig")
+
+
+def compare_rows(runs: dict[str, Path]) -> tuple[list[str], list[list[str]], int]:
+    """Every metric of each run's test evaluation on the same clips: corr2 (and the AE ceiling) over all its test
+    clips, waveform metrics over the clips every run has them for; plus corr2 on its training split. Returns the
+    header, rows and the number of clips of the waveform metrics."""
+    import math
+
+    from lip2speech.evaluate import load_summary, read_per_utterance
+
+    per = {name: {r["key"]: r for r in read_per_utterance(run / "eval-test" / "per_utterance.csv")}
+           for name, run in runs.items()}
+    wave = set.intersection(*({k for k, r in rows.items() if not math.isnan(r["stoi"])} for rows in per.values()))
+    header = ["system", *COMPARE, "train corr2"]
+    out = []
+    for name, rows in per.items():
+        cells = [name]
+        for m in COMPARE:
+            keys = rows if m in ("corr2", "corr2_ae") else wave
+            vals = [rows[k][m] for k in keys if not math.isnan(rows[k][m])]
+            cells.append(f"{sum(vals) / len(vals):.3f}" if vals else "–")
+        train = runs[name] / "eval-train" / "summary.json"
+        cells.append(f"{load_summary(train.parent)['metrics']['corr2']['mean']:.3f}" if train.is_file() else "–")
+        out.append(cells)
+    return header, out, len(wave)
+
+
 def run_times(runs: Path) -> list[list[str]]:
     """Per run folder under runs/: parameters, epochs done of max, median and total seconds per training epoch."""
     import yaml
@@ -137,6 +165,10 @@ def main() -> None:
     ap.add_argument("--no-vocabulary", action="store_true", help="skip the vocabulary experiment")
     ap.add_argument("--waveform-utterances", type=int, help="per run, waveform metrics on the first N test clips")
     ap.add_argument("--invert-iters", type=int, help="spectrogram inversion iterations (default: its own, 20)")
+    ap.add_argument("--gu2s", type=Path, nargs="*", default=[],
+                    help="gu2s run folders (trained on the same s1 split at 16 kHz, evaluated with `lip2speech "
+                         "evaluate RUN --corpus C` and `--split train --no-waveform`) to print beside the "
+                         "published systems, on the same test clips")
     args = ap.parse_args()
 
     from lip2speech.evaluate import EvalOptions
@@ -218,6 +250,14 @@ def main() -> None:
     print("\nwall time per phase: " + ", ".join(f"{n} {s / 60:.1f} min" for n, s in stamps)
           + f"; total {(time.perf_counter() - start) / 60:.1f} min")
     print(f"report: {html_path} and {md_path}")
+    runs = {s: out / "runs" / SPEAKER / s for s in systems}
+    runs.update({f"gu2s ({run.name})": run for run in args.gu2s})
+    runs = {name: run for name, run in runs.items() if (run / "eval-test" / "per_utterance.csv").is_file()}
+    if len(runs) > 1:
+        header, rows, n_wave = compare_rows(runs)
+        print(f"\nevery system on the same test clips (corr2 and AE ceiling: all test clips; waveform metrics: the "
+              f"{n_wave} clips all have them; train corr2: the training split)")
+        print(text_table(header, rows))
 
 
 if __name__ == "__main__":
