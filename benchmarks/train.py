@@ -61,7 +61,7 @@ def score(run: Path, features: Path) -> tuple[float, float]:
     """Mean held-out corr2 and model inference seconds per second of video (lips -> spectrogram, 1 thread)."""
     import torch
 
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
     from lip2speech.metrics import corr2
 
@@ -81,7 +81,7 @@ def score(run: Path, features: Path) -> tuple[float, float]:
 def mean_baseline(run: Path, features: Path) -> float:
     """corr2 of the time-aligned mean training spectrogram against every held-out utterance."""
     from lip2speech.controls import MeanSpectrogram
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.metrics import corr2
 
     split = json.loads((run / "split.json").read_text())
@@ -174,7 +174,7 @@ def main() -> None:
         print(f"  {system}: corr2 {c_real:.3f} (shuffled lips {c_shuf:.3f})", flush=True)
     first_run = Path(rows[0][1]["run"])
     c_mean = mean_baseline(first_run, features)
-    from lip2speech.features import load_item
+    from lip2speech.store import load_item
     from lip2speech.inference import load_run
 
     ae_run = load_run(first_run).meta["autoencoder_run"]
@@ -198,7 +198,7 @@ def main() -> None:
     speed_table(features, args, systems)
 
     if args.memory_check:
-        from lip2speech.features import load_manifest
+        from lip2speech.store import load_manifest
 
         keys = list(load_manifest(features))
         spk = sorted({k.split("/")[0] for k in keys})

@@ -94,14 +94,17 @@ def lbfgs_inversion(
 
     # Solve at unit scale: the model is positively homogeneous (spectrogram(c x) = c spectrogram(x), c > 0),
     # so dividing the target by the start's best-fitting level makes the optimiser's tolerances scale-free.
-    v0 = model.integrate(model.lateral(x0))
+    y3_0 = model.lateral(x0)
+    v0 = model.integrate(y3_0)
     level = float(np.sum(v0 * aud) / max(np.sum(v0 * v0), 1e-300))
     if not level > 0:
         level = float(aud.mean() / max(v0.mean(), 1e-300))
+    if n_iter == 0:  # the start itself, at the target's level
+        return level * x0
     target = aud / level
 
     def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
-        y3 = model.lateral(x)
+        y3 = y3_0 if x is x0 or np.array_equal(x, x0) else model.lateral(x)  # the optimiser starts at x0
         d = model.integrate(y3) - target
         g = model.lateral_adjoint(model.integrate_adjoint(2.0 * d, y3))
         return float(np.sum(d * d)), g.astype(np.float64)
