@@ -27,6 +27,8 @@ VARIANTS: dict[str, tuple[int, dict]] = {
     "no-ctc": (16, {"ctc_weight": 0.0, "model": {"ctc": False}}),  # (a) text objective off
     "no-sharp": (16, {"sharpness": 0.0, "model": {"postnet_layers": 0}}),  # (b) sharpness loss and post-net off
     "gf-only": (16, {"model": {"use_gp": False}}),  # (c) less input: the seven GF only, no Gabor pictures
+    "no-envelope": (16, {"envelope_corr": 0.0}),  # (b) the band-envelope (STOI-like) term off
+    "no-linear": (16, {"envelope_corr": 0.0, "linear_corr2": 0.0}),  # (b) both linear-spectrogram terms off
     "8khz": (8, {}),  # (d) the published 8 kHz audio path
     "shuffled": (16, {"shuffle_lips": True}),  # control: lips shuffled across utterances
 }
