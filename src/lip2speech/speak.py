@@ -16,8 +16,8 @@ from .inference import Reconstructor, load_run
 VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm")
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
 #: Inversion iterations of `speak` (evaluate uses the inversion's default, 20): on grid-s1's speech for 10 test
-#: clips (benchmarks/speak.py) STOI 0.514 with 2 iterations, 0.510 with 20 and 0.494 with 0 (the sinusoidal start
-#: alone), at a third of the CPU time of 20 (README, "Intelligible speech").
+#: clips (benchmarks/speak.py) STOI 0.542 with 2 iterations, 0.539 with 20, 0.514 with 1 and 0.502 with 0 (the
+#: sinusoidal start alone); 2 take a third of the CPU time of 20 (README, "Intelligible speech").
 SPEAK_ITERS = 2
 
 
