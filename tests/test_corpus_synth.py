@@ -12,7 +12,7 @@ import soundfile as sf
 
 from lip2speech.corpus.grammar import WORDS, sentence_from_name
 from lip2speech.corpus.synth import (
-    ALIGN_UNITS, draw_sentences, format_align, generate_utterance, make_speakers, synth_corpus, Utterance,
+    ALIGN_UNITS, ClipPlan, draw_sentences, format_align, generate_utterance, make_speakers, synth_corpus,
 )
 from lip2speech.errors import Lip2SpeechError
 from lip2speech.video.io import read_video, video_info
@@ -130,9 +130,9 @@ def test_speech_is_intelligible(corpus: Path):
 def test_generation_is_deterministic(corpus: Path, tmp_path: Path):
     spk = make_speakers(N_SPK, seed=1)[1]
     words = sentence_from_name(_uids(corpus)[-1][1])
-    a = generate_utterance(Utterance(str(tmp_path / "a"), spk, words, seed=7))
-    b = generate_utterance(Utterance(str(tmp_path / "b"), spk, words, seed=7))
-    c = generate_utterance(Utterance(str(tmp_path / "c"), spk, words, seed=8))
+    a = generate_utterance(ClipPlan(str(tmp_path / "a"), spk, words, seed=7))
+    b = generate_utterance(ClipPlan(str(tmp_path / "b"), spk, words, seed=7))
+    c = generate_utterance(ClipPlan(str(tmp_path / "c"), spk, words, seed=8))
     assert a == b == c
     name = a.split("/")
     wa, wb, wc = (sf.read(tmp_path / d / "audio" / name[0] / f"{name[1]}.wav")[0] for d in "abc")

@@ -52,7 +52,7 @@ class Speaker:
 
 
 @dataclass(frozen=True)
-class Utterance:
+class ClipPlan:
     """One clip to generate: output root, speaker, the six words and its own random seed."""
 
     out: str
@@ -149,7 +149,7 @@ def _portrait(look: Appearance):
     return make_portrait(look)
 
 
-def generate_utterance(utt: Utterance) -> str:
+def generate_utterance(utt: ClipPlan) -> str:
     """Synthesise one utterance and write its video, WAV, alignment and ground truth; return `spk/uid`."""
     from ..video.io import write_video
 
@@ -234,7 +234,7 @@ def synth_corpus(
     spk = make_speakers(speakers, seed)
     sentences = draw_sentences(speakers, utterances, seed)
     items = [
-        Utterance(str(out), s, words, int(np.random.SeedSequence([seed, 3, i, u]).generate_state(1)[0]))
+        ClipPlan(str(out), s, words, int(np.random.SeedSequence([seed, 3, i, u]).generate_state(1)[0]))
         for i, s in enumerate(spk)
         for u, words in enumerate(sentences[i])
     ]
