@@ -299,16 +299,10 @@ def eval_name(run_dir: str | Path, features: str | Path) -> str:
 def features_keys(rec: Any, features: str | Path, speakers: Sequence[str] | None = None) -> list[str]:
     """Every utterance key of another features folder (of `speakers` only when given), checked against the run's
     feature configuration; Lip2SpeechError for another configuration, missing speakers or no utterances."""
-    from .store import load_manifest
+    from .store import FeatureStore
 
     rec.check_features(features)
-    manifest = load_manifest(features)
-    have = {e["speaker"] for e in manifest.values()}
-    missing = [s for s in speakers or () if s not in have]
-    if missing:
-        raise Lip2SpeechError(f"speakers not in the features folder: {', '.join(missing)} "
-                              f"(have {', '.join(sorted(have)) or 'none'})", features)
-    keys = sorted(k for k, e in manifest.items() if not speakers or e["speaker"] in speakers)
+    keys = sorted(FeatureStore(features).keys(speakers or ()))
     if not keys:
         raise Lip2SpeechError("features folder has no utterances to evaluate", features)
     return keys

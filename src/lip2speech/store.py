@@ -158,7 +158,13 @@ class FeatureStore:
         return self._manifest
 
     def keys(self, speakers: Sequence[str] = ()) -> list[str]:
-        """Keys of the folder's items, of `speakers` only when given."""
+        """Keys of the folder's items, of `speakers` only when given; a speaker the folder lacks is a one-line
+        error naming the ones it has."""
+        have = {e["speaker"] for e in self.manifest.values()}
+        missing = [s for s in speakers if s not in have]
+        if missing:
+            raise Lip2SpeechError(f"speakers not in the features folder: {', '.join(missing)} "
+                                  f"(have {', '.join(sorted(have)) or 'none'})", self.path)
         return [k for k, e in self.manifest.items() if not speakers or e["speaker"] in speakers]
 
     def item(self, key: str) -> Item:

@@ -29,23 +29,12 @@ from .run_folder import autoencoder_dir, check_run_folder, check_split, is_finis
 from .train_config import RUNTIME_KEYS, TrainConfig
 
 
-def select_keys(manifest: dict[str, dict], speakers: Sequence[str], features_dir: Path) -> list[str]:
-    """Keys of the manifest restricted to `speakers` (all when empty); error if a speaker is missing."""
-    have = {e["speaker"] for e in manifest.values()}
-    missing = [s for s in speakers if s not in have]
-    if missing:
-        raise Lip2SpeechError(f"speakers not in the features folder: {', '.join(missing)}", features_dir)
-    keys = [k for k, e in manifest.items() if not speakers or e["speaker"] in speakers]
-    if not keys:
-        raise Lip2SpeechError("no utterances to train on", features_dir)
-    return keys
-
-
 def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
     """The deterministic train/val/test split of the run."""
     features_dir = store.path
-    keys = select_keys(store.manifest, tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else (),
-                       features_dir)
+    keys = store.keys(tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else ())
+    if not keys:
+        raise Lip2SpeechError("no utterances to train on", features_dir)
     split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, cfg.seed,
                          cfg.split_protocol)
     if not split["train"] or not split["val"]:
