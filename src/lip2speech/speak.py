@@ -13,7 +13,6 @@ import numpy as np
 from .errors import Lip2SpeechError
 from .inference import Reconstructor, load_run
 
-VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm")
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
 #: Inversion iterations of `speak` (evaluate uses the inversion's default, 20): on grid-s1's speech for 10 test
 #: clips (benchmarks/speak.py) STOI 0.542 with 2 iterations, 0.539 with 20, 0.514 with 1 and 0.502 with 0 (the
@@ -81,6 +80,8 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
 def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
     """Video (or lips .npz) files given directly or found (sorted) in given folders; one-line error when there are
     none."""
+    from .lips import VIDEO_SUFFIXES  # the suffixes the lip front end reads
+
     out: list[Path] = []
     for p in map(Path, inputs):
         if p.is_dir():
