@@ -93,7 +93,8 @@ def resume_point(out_dir: Path, system: str) -> tuple[str | None, int]:
     if not last.is_file():
         return None, 0
     try:
-        saved = torch.load(last, map_location="cpu", weights_only=False)
+        # memory-mapped: only the metadata is read here; Lightning reads the weights once, when it resumes
+        saved = torch.load(last, map_location="cpu", weights_only=False, mmap=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a corrupt checkpoint
         raise Lip2SpeechError(f"corrupt checkpoint ({type(exc).__name__}); delete it to restart", last) from None
     if saved.get("lip2speech", {}).get("system") != system:
