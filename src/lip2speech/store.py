@@ -213,19 +213,23 @@ def _stored_shape(zf: zipfile.ZipFile, name: str) -> tuple[int, ...]:
     """Shape of array `name` of an open .npz from its header alone (the array itself is not decompressed)."""
     fmt = np.lib.format
     with zf.open(f"{name}.npy") as f:
-        version = fmt.read_magic(f)
-        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
-        return tuple(read(f)[0]) if read else np.load(f).shape  # (numpy writes 1.0 headers for these arrays)
+        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(fmt.read_magic(f))
+        if read is not None:  # (numpy writes 1.0 headers for these arrays)
+            return tuple(read(f)[0])
+    with zf.open(f"{name}.npy") as f:  # another header version: read the array itself
+        return fmt.read_array(f).shape
 
 
 def entry_from_file(key: str, path: Path) -> dict[str, Any] | None:
     """Manifest entry of an already written item, or None when the file is unreadable (then redo it). Reads
-    the speaker and the array headers only, so a resumed `prepare` does not decompress every spectrogram."""
+    the speaker and the array headers only, in one opening, so a resumed `prepare` does not decompress every
+    spectrogram."""
     try:
-        speaker = str(read_fields(path, ("speaker",))["speaker"])
         with zipfile.ZipFile(path) as zf:
+            with zf.open("speaker.npy") as f:
+                speaker = str(np.lib.format.read_array(f))
             frames, aud_frames = _stored_shape(zf, "lips_valid")[0], _stored_shape(zf, "aud")[0]
-    except (Lip2SpeechError, *_READ_ERRORS):
+    except _READ_ERRORS:
         return None
     return manifest_entry(key, speaker, frames, aud_frames)
 
