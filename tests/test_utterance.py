@@ -15,8 +15,9 @@ from lip2speech.metrics import corr2
 from lip2speech.models import build_model
 from lip2speech.train import train_system
 from lip2speech.train_config import load_train_config
-from lip2speech.utterance import (VOCAB, WORD_INDEX, collate, envelope_corr, grid_words, greedy_words,
-                                  masked_corr2, spectrogram_loss, to_model_rate, utterance_input)
+from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, collate, envelope_corr, grid_words,
+                                  greedy_words, mask_frames, masked_corr2, shift_pictures, spectrogram_loss,
+                                  to_model_rate, utterance_input)
 
 TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
         "model": {"cnn": [4, 8], "embed": 16, "conv": 16, "gru": 16, "postnet": 8, "postnet_layers": 2}}
@@ -43,6 +44,21 @@ def test_inputs_are_normalised_and_resampled_to_25_fps():
     assert np.allclose(to_model_rate(ramp, 30.0)[:, 0], np.arange(25) * 30 / 25, atol=1e-5)
     with pytest.raises(Lip2SpeechError, match="too short"):
         utterance_input(_lips(1), _stats(), "s1")
+
+
+def test_augmentation_shifts_pictures_and_hides_frames_deterministically():
+    gp = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5) + 1
+    moved = shift_pictures(gp, 1, -2)
+    assert np.array_equal(moved[:, 1:, :3], gp[:, :3, 2:]) and (moved[:, 0] == 0).all() and (moved[:, :, 3:] == 0).all()
+    x = UtteranceInput(np.ones((100, 4, 5), np.float32), np.ones((100, 7), np.float32))
+    hidden = [int((mask_frames(x, np.random.default_rng(s), 0.2).gf == 0).all(1).sum()) for s in range(20)]
+    assert max(hidden) <= 20 and max(hidden) > 0  # two spans of at most 10 frames each
+    masked = mask_frames(x, np.random.default_rng(0), 0.2)
+    assert np.array_equal((masked.gp == 0).all((1, 2)), (masked.gf == 0).all(1))  # both inputs, same frames
+    a, b = (augment(x, np.random.default_rng(7), time_mask=0.2, shift_pixels=1) for _ in range(2))
+    assert np.array_equal(a.gp, b.gp) and np.array_equal(a.gf, b.gf)
+    plain = augment(x, np.random.default_rng(7))  # without the options: flip / noise / nothing as before
+    assert (plain.gf != 0).all()
 
 
 def test_collate_pads_and_counts_frames():

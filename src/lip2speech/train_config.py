@@ -65,6 +65,8 @@ class TrainConfig:
     ctc_weight: float = 0.1  # gu2s: weight of the CTC word objective (0: off)
     linear_corr2: float = 0.0  # gu2s: weight of (1 - corr2) on the linear (decompressed) spectrogram
     envelope_corr: float = 0.0  # gu2s: weight of (1 - short-time band-envelope correlation), what STOI scores
+    time_mask: float = 0.0  # gu2s augmentation: hide up to this fraction of an utterance's frames (two spans)
+    shift_pixels: int = 0  # gu2s augmentation: translate the Gabor pictures by up to this many pixels
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 

@@ -75,17 +75,48 @@ def word_tokens(words: Sequence[str]) -> np.ndarray:
     return np.array([WORD_INDEX[w] for w in words if w in WORD_INDEX], dtype=np.int64)
 
 
-def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01) -> UtteranceInput:
-    """Per utterance: a horizontal flip (GP mirrored; GF centroid x and orientation negated), noise, or nothing."""
+def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01, time_mask: float = 0.0,
+            shift_pixels: int = 0) -> UtteranceInput:
+    """Per utterance: a horizontal flip (GP mirrored; GF centroid x and orientation negated), noise, or nothing;
+    then, when asked, the Gabor pictures translated by up to `shift_pixels` pixels (zero fill) and up to a
+    `time_mask` fraction of the frames hidden (set to 0, the normalised mean) in two random spans."""
     choice = rng.integers(3)
     if choice == 0:
         gf = x.gf.copy()
         gf[:, list(LI.FLIP_GF_COLUMNS)] *= -1
-        return UtteranceInput(np.ascontiguousarray(x.gp[..., ::-1]), gf)
-    if choice == 1:
-        return UtteranceInput((x.gp + rng.normal(0, noise, x.gp.shape)).astype(np.float32),
-                              (x.gf + rng.normal(0, noise, x.gf.shape)).astype(np.float32))
+        x = UtteranceInput(np.ascontiguousarray(x.gp[..., ::-1]), gf)
+    elif choice == 1:
+        x = UtteranceInput((x.gp + rng.normal(0, noise, x.gp.shape)).astype(np.float32),
+                           (x.gf + rng.normal(0, noise, x.gf.shape)).astype(np.float32))
+    if shift_pixels > 0:
+        x = UtteranceInput(shift_pictures(x.gp, *rng.integers(-shift_pixels, shift_pixels + 1, 2)), x.gf)
+    if time_mask > 0:
+        x = mask_frames(x, rng, time_mask)
     return x
+
+
+def shift_pictures(gp: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Pictures (T, H, W) translated by (dy, dx) pixels, the uncovered border set to 0."""
+    out = np.zeros_like(gp)
+    h, w = gp.shape[1:]
+    src = gp[:, max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
+    out[:, max(0, dy):max(0, dy) + src.shape[1], max(0, dx):max(0, dx) + src.shape[2]] = src
+    return out
+
+
+def mask_frames(x: UtteranceInput, rng: np.random.Generator, fraction: float, spans: int = 2) -> UtteranceInput:
+    """`spans` random spans covering at most `fraction` of the frames in all, set to 0 in both inputs."""
+    n = x.frames
+    longest = int(fraction * n / spans)
+    if longest < 1:
+        return x
+    gp, gf = x.gp.copy(), x.gf.copy()
+    for _ in range(spans):
+        width = int(rng.integers(0, longest + 1))
+        start = int(rng.integers(0, n - width + 1))
+        gp[start:start + width] = 0
+        gf[start:start + width] = 0
+    return UtteranceInput(gp, gf)
 
 
 # ---- dataset -----------------------------------------------------------------------------------
@@ -100,9 +131,11 @@ class UtteranceDataset(Dataset):
 
     def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]],
                  stats: Mapping[str, LI.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
-                 lips_from: Mapping[str, str] | None = None) -> None:
+                 lips_from: Mapping[str, str] | None = None, time_mask: float = 0.0,
+                 shift_pixels: int = 0) -> None:
         self.keys, self.load, self.stats = list(keys), load, stats
         self.do_augment, self.seed, self.epoch = augment, seed, 0
+        self.time_mask, self.shift_pixels = time_mask, shift_pixels
         self.lips_from = dict(lips_from or {})
         self.groups = [[i] for i in range(len(self.keys))]
         self.cache = DS.LRU(cache_size)
@@ -121,7 +154,8 @@ class UtteranceDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         x, y, tokens = self.cache.get(i, lambda: self._utterance(i))
         if self.do_augment:
-            x = augment(x, np.random.default_rng((self.seed, self.epoch, i)))
+            x = augment(x, np.random.default_rng((self.seed, self.epoch, i)), time_mask=self.time_mask,
+                        shift_pixels=self.shift_pixels)
         return {"gp": x.gp, "gf": x.gf, "spec": y, "tokens": tokens}
 
     @staticmethod
