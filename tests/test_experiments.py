@@ -90,7 +90,7 @@ def test_train_config_uses_the_per_system_file_when_present():
 @pytest.fixture()
 def stubbed(tmp_path, monkeypatch):
     """Features with 8 speakers; training writes nothing but a folder, evaluation a known summary."""
-    from lip2speech import evaluate, train
+    from lip2speech import eval_folder, evaluate, scoring, train
     from lip2speech.features import synthetic_features
 
     synthetic_features(tmp_path / "features", speakers=8, utterances=2, seed=0, frames=10, gp_shape=(4, 8), face=8)
@@ -100,18 +100,18 @@ def stubbed(tmp_path, monkeypatch):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         return Path(out_dir)
 
-    def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True):
+    def fake_evaluate(run_dir, split, opts, corpus=None, show_progress=True, **_):
         tag = Path(run_dir).parent.name  # 's1', 's1+s2' or 'n6-s1..s6'
         n = int(tag[1:tag.index("-")]) if tag.startswith("n") else len(tag.split("+"))
         value = 0.05 * n + 0.01 * PUBLISHED_SYSTEMS.index(Path(run_dir).name.split("-")[0]) + (0.1 if split == "train" else 0)
-        rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in evaluate.METRICS if m != "corr2"}}
+        rows = [{"key": f"k{i}", "corr2": value + d, **{m: np.nan for m in scoring.METRICS if m != "corr2"}}
                 for i, d in enumerate((-0.01, 0.01))]
         out = Path(run_dir) / f"eval-{split}"
         out.mkdir(parents=True, exist_ok=True)
-        (out / "per_utterance.csv").write_text(evaluate._csv_text(rows))
-        (out / "summary.json").write_text(json.dumps({"n": 2, "metrics": evaluate.summarise(rows)}))
+        (out / "per_utterance.csv").write_text(eval_folder.csv_text(rows))
+        (out / "summary.json").write_text(json.dumps({"n": 2, "metrics": scoring.summarise(rows)}))
         words = [{"key": "k0", "word": w, "corr2": value + 0.5 + d} for w, d in (("bin", 0.0), ("blue", 0.1))]
-        (out / "per_word.csv").write_text(evaluate._csv_text(words, ("key", "word", "corr2")))
+        (out / "per_word.csv").write_text(eval_folder.csv_text(words, ("key", "word", "corr2")))
         return out
 
     def fake_train_with_task(cfg, features_dir, out_dir, resume=True, show_progress=True):

@@ -28,10 +28,11 @@ def real_grid_section(out: str | Path, log: Callable[[str], None] = print, n_ite
     for the report; None (with a log line) when the model or the clips are not installed."""
     from .audio import auditory_spectrogram, load_audio
     from .corpus.grammar import sentence_from_name
-    from .evaluate import utterance_metrics, write_sample
+    from .eval_folder import write_sample
     from .inference import load_run
     from .metrics import word_accuracy
     from .report import text_table
+    from .scoring import utterance_metrics
     from .shipped import shipped_models
     from .speak import reconstruct_clip
 

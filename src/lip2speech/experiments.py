@@ -293,7 +293,7 @@ def run_experiment(
     training split (corr2 only). `jobs` > 1 trains independent runs side by side in that many processes;
     `train_only` stops after training; `label` names the results folder (default: the experiment, plus the tags
     of a variant's train_overrides, e.g. single-frames), so that variants keep their own tables."""
-    from .evaluate import evaluate_run, load_summary, read_per_utterance, summarise
+    from .evaluate import corpus_sources, evaluate_run, load_summary, read_per_utterance, summarise
     from .store import load_manifest
     from .metrics import mean_ci
 
@@ -332,6 +332,7 @@ def run_experiment(
     if train_only:
         return out / label
     train_opts = dataclasses.replace(opts, waveform=False, asr=False, samples=0, waveform_utterances=None)
+    sources = corpus_sources(corpus) if corpus is not None else None  # the corpus is scanned once, not per run
     step = 0
     for cond, spk in conds:
         for system in spec.systems:
@@ -344,7 +345,8 @@ def run_experiment(
                 if run_dir in errors:
                     raise Lip2SpeechError(errors[run_dir])
                 log(f"[{step}/{total}] {label} {cond} {system}: evaluating on '{spec.split}'")
-                eval_dir = evaluate_run(run_dir, spec.split, opts, corpus=corpus, show_progress=show_progress)
+                eval_dir = evaluate_run(run_dir, spec.split, opts, corpus=corpus, show_progress=show_progress,
+                                        sources=sources)
             except Lip2SpeechError as exc:
                 log(f"[{step}/{total}] {label} {cond} {system}: FAILED: {exc}")
                 row.update(error=str(exc), metrics={})
