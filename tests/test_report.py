@@ -49,16 +49,16 @@ def _summary(rng: np.random.Generator, n: int = 20) -> dict:
 
 
 def _write_sample(path: Path, rng: np.random.Generator, with_video: bool) -> None:
-    t = np.arange(8000 * 1) / 8000
-    np.savez(path, key="bbaf2n", words="bin blue at f two now", fs=8000,
-             target=rng.random((125, 128)), autoencoder=rng.random((125, 128)), pred=rng.random((125, 128)),
-             wav_ref=np.sin(2 * np.pi * 220 * t), wav_pred=rng.standard_normal(t.size) * 0.1,
-             corr2=0.5, corr2_ae=0.9)
-    if with_video:
-        from lip2speech.video.io import write_video
+    """A sample as evaluation writes it (eval_folder.write_sample: npz, and an MP4 from the face crops)."""
+    from lip2speech.eval_folder import write_sample
 
-        write_video(path.with_suffix(".mp4"), rng.integers(0, 255, (25, 48, 64, 3), dtype=np.uint8), 25.0,
-                    audio=np.sin(2 * np.pi * 220 * t), audio_fs=8000)
+    t = np.arange(8000 * 1) / 8000
+    item = {"aud": rng.random((125, 128)), "words": "bin blue at f two now".split(), "fs": 8000}
+    if with_video:
+        item["lips"] = {"faces": rng.integers(0, 255, (25, 16, 22), dtype=np.uint8), "fps": 25.0}
+    row = {"corr2": 0.5, "corr2_ae": 0.9, "wav_ref": np.sin(2 * np.pi * 220 * t),
+           "wav_pred": rng.standard_normal(t.size) * 0.1}
+    assert write_sample(path.parent, path.stem, item, row, rng.random((125, 128)), rng.random((125, 128))) == path
 
 
 @pytest.fixture(scope="module")
