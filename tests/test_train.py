@@ -11,7 +11,7 @@ from lip2speech.errors import Lip2SpeechError
 from lip2speech.features import synthetic_features
 from lip2speech.train import train_system
 from lip2speech.train_config import load_train_config
-from lip2speech.window_module import corr2_torch, corr_mse_loss
+from lip2speech.losses import corr2_torch, corr_mse_loss
 
 TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},
         "autoencoder": {"max_epochs": 2, "model": {"encoder_sizes": [16], "decoder_sizes": [16]}}}

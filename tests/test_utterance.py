@@ -15,9 +15,9 @@ from lip2speech.metrics import corr2
 from lip2speech.models import build_model
 from lip2speech.train import train_system
 from lip2speech.train_config import load_train_config
-from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, collate, envelope_corr, grid_words,
-                                  greedy_words, mask_frames, masked_corr2, shift_pictures, spectrogram_loss,
-                                  to_model_rate, utterance_input)
+from lip2speech.losses import corr2_torch, envelope_corr, spectrogram_loss
+from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, collate, grid_words, greedy_words,
+                                  mask_frames, shift_pictures, to_model_rate, utterance_input)
 
 TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
         "model": {"cnn": [4, 8], "embed": 16, "conv": 16, "gru": 16, "postnet": 8, "postnet_layers": 2}}
@@ -78,7 +78,7 @@ def test_masked_corr2_is_corr2_of_the_valid_frames_and_sharpness_penalises_blur(
     p[0] = t[0] + 0.3 * p[0]
     lengths = torch.tensor([40, 25])
     mask = (torch.arange(40)[None] < lengths[:, None]).float()
-    got = masked_corr2(torch.tensor(p), torch.tensor(t), mask).numpy()
+    got = corr2_torch(torch.tensor(p), torch.tensor(t), mask=mask).numpy()
     assert got[0] == pytest.approx(corr2(t[0], p[0]), abs=1e-6)
     assert got[1] == pytest.approx(corr2(t[1, :25], p[1, :25]), abs=1e-6)
     target = torch.tensor(t[:1], dtype=torch.float32)

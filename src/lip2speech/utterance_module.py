@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import torch
 
 from .models import build_model
-from .utterance import ctc_loss, frame_mask, spectrogram_loss
+from .losses import ctc_loss, frame_mask, spectrogram_loss
 
 
 class UtteranceModule(pl.LightningModule):

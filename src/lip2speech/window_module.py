@@ -1,4 +1,4 @@
-"""The LightningModule of the windowed systems and their autoencoder, and the published loss (-corr2 + MSE)."""
+"""The LightningModule of the windowed systems and their autoencoder (the published loss: losses.corr_mse_loss)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,8 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
+from .losses import corr2_torch, corr_mse_loss
 from .models import build_model
-
-
-def corr2_torch(pred: torch.Tensor, target: torch.Tensor, per_sample: bool = True) -> torch.Tensor:
-    """Pearson correlation over all cells, per sample (B,) or over the whole batch (scalar)."""
-    p = pred.reshape(pred.shape[0], -1) if per_sample else pred.reshape(1, -1)
-    t = target.reshape(target.shape[0], -1) if per_sample else target.reshape(1, -1)
-    p = p - p.mean(1, keepdim=True)
-    t = t - t.mean(1, keepdim=True)
-    return (p * t).sum(1) / (p.norm(dim=1) * t.norm(dim=1) + 1e-8)
-
-
-def corr_mse_loss(pred: torch.Tensor, target: torch.Tensor, per_sample: bool = True) -> torch.Tensor:
-    """-corr2 + MSE (the published loss)."""
-    return -corr2_torch(pred, target, per_sample).mean() + torch.mean((pred - target) ** 2)
 
 
 class WindowModule(pl.LightningModule):
