@@ -42,7 +42,9 @@ def build_trainer(hw: Hardware, max_epochs: int, callbacks: Sequence[Any], logge
 
 
 def _keep_metrics(metrics_csv: Path, csv_logger: Any) -> None:
-    """Lightning's CSV writer deletes an existing file: put back the rows of the earlier epochs."""
+    """Put back the rows of the earlier epochs of a resumed run. Lightning's CSVLogger has no append mode: the
+    first use of its writer deletes an existing metrics.csv (it warns "Previous log files ... will be deleted"),
+    so the file is rewritten after that and the writer is told the columns it already has."""
     if not metrics_csv.is_file():
         return
     old_rows = metrics_csv.read_text()
@@ -56,8 +58,9 @@ _LAUNCHERS: list[Any] = []  # Lightning launchers of this process: they hold the
 
 
 def _fit(trainer: Any, module: Any, train_dl: Any, val_dl: Any, ckpt_path: str | None, out_dir: Path) -> None:
-    """trainer.fit; Ctrl-C and a checkpoint of another model become one-line errors. When it fails, the DDP
-    processes this process started (for this fit or an earlier one, e.g. the autoencoder's) are stopped."""
+    """trainer.fit; Ctrl-C becomes a one-line error (a checkpoint of another model was refused before, by
+    run_folder.resume_point). When it fails, the DDP processes this process started (for this fit or an
+    earlier one, e.g. the autoencoder's) are stopped."""
     if hasattr(trainer.strategy.launcher, "procs"):
         _LAUNCHERS.append(trainer.strategy.launcher)
     try:
@@ -69,10 +72,6 @@ def _fit(trainer: Any, module: Any, train_dl: Any, val_dl: Any, ckpt_path: str |
         if isinstance(exc, SystemExit):  # Lightning turns Ctrl-C into a graceful shutdown + exit
             raise Lip2SpeechError("training interrupted; run the same command again to resume from last.ckpt",
                                   out_dir) from None
-        if isinstance(exc, RuntimeError) and ("Error(s) in loading state_dict" in str(exc)
-                                              or "size mismatch" in str(exc)):
-            raise Lip2SpeechError("checkpoint does not match the configured model; use a new --out",
-                                  ckpt_path or out_dir) from None
         raise
 
 

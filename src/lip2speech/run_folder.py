@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -84,9 +84,9 @@ def check_split(out_dir: Path, split: dict[str, list[str]]) -> None:
         raise Lip2SpeechError("split.json differs from the split of these features; use a new --out", out_dir)
 
 
-def resume_point(out_dir: Path, system: str) -> tuple[str | None, int]:
-    """(last.ckpt to resume from or None, the epoch it resumes at); a corrupt checkpoint or one of another
-    system is a one-line error."""
+def resume_point(out_dir: Path, system: str, state: Mapping[str, Any] | None = None) -> tuple[str | None, int]:
+    """(last.ckpt to resume from or None, the epoch it resumes at); a corrupt checkpoint, one of another system,
+    or (given the module's `state` dict) one whose weights have other names or shapes is a one-line error."""
     import torch
 
     last = out_dir / "last.ckpt"
@@ -99,4 +99,19 @@ def resume_point(out_dir: Path, system: str) -> tuple[str | None, int]:
         raise Lip2SpeechError(f"corrupt checkpoint ({type(exc).__name__}); delete it to restart", last) from None
     if saved.get("lip2speech", {}).get("system") != system:
         raise Lip2SpeechError(f"checkpoint is not a {system} checkpoint; use a new --out", last)
+    if state is not None:
+        mismatch = weights_mismatch(saved.get("state_dict", {}), state)
+        if mismatch:
+            raise Lip2SpeechError(f"checkpoint does not match the configured model ({mismatch}); use a new --out",
+                                  last)
     return str(last), int(saved.get("epoch", -1)) + 1
+
+
+def weights_mismatch(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    """'' when two state dicts have the same parameter names and shapes, else the first difference."""
+    for name in sorted(set(saved) | set(wanted)):
+        if name not in saved or name not in wanted:
+            return f"{name} only in the {'model' if name in wanted else 'checkpoint'}"
+        if tuple(saved[name].shape) != tuple(wanted[name].shape):
+            return f"{name}: {tuple(saved[name].shape)} in the checkpoint, {tuple(wanted[name].shape)} configured"
+    return ""

@@ -207,7 +207,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
         write_text(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         write_json(out_dir / "split.json", split)
 
-    ckpt_path, start_epoch = resume_point(out_dir, cfg.system)
+    ckpt_path, start_epoch = resume_point(out_dir, cfg.system, module.state_dict())
     t0 = time.perf_counter()
     trainer, best = fit_run(module, train_dl, val_dl, out_dir, hw, max_epochs, patience, ckpt_path,
                             write_run_files, callbacks, show_progress)
