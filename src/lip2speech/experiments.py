@@ -26,42 +26,11 @@ from typing import Any, Callable, Sequence
 from .corpus.grid import natural_key
 from .errors import Lip2SpeechError
 from .fileio import write_json, write_text
+from .published import HEADLINE, PUBLISHED, pub_values, published  # noqa: F401 - experiments.PUBLISHED is the API
 from .systems import PUBLISHED_SYSTEMS, SYSTEMS
+from .batch_training import train_runs
 
 EXPERIMENTS_DIR = Path(__file__).parent / "configs" / "experiments"
-
-
-
-def _pub(train: float | None, test: float | None = None) -> dict[str, float | None]:
-    return {"train": train, "test": test}
-
-
-#: PUBLISHED VALUES, not ours: corr2 of the original study per experiment, system and condition, as
-#: {"train": average over its training videos, "test": average over its held-out test videos (None: not
-#: published)}, from its result spreadsheets (docs: seed-systems.md, "What the published numbers are").
-#: Conditions: single: a speaker or "mean" (of s1, s16, s25, s27); multi: the number of speakers (training-set
-#: values only); vocabulary: "mean" over the 51 words (none for Lip2AudSpec).
-PUBLISHED: dict[str, dict[str, dict[Any, dict[str, float | None]]]] = {
-    "single": {
-        "lip2audspec": {"mean": _pub(0.633, 0.525), "s1": _pub(0.663, 0.567), "s16": _pub(0.728, 0.540),
-                        "s25": _pub(0.575, 0.515), "s27": _pub(0.567, 0.478)},
-        "gp2s": {"mean": _pub(0.729, 0.398), "s1": _pub(0.701, 0.375), "s16": _pub(0.779, 0.422),
-                 "s25": _pub(0.721, 0.417), "s27": _pub(0.714, 0.378)},
-        "gf2s": {"mean": _pub(0.714, 0.352), "s1": _pub(0.679, 0.328), "s16": _pub(0.771, 0.423),
-                 "s25": _pub(0.738, 0.306), "s27": _pub(0.669, 0.351)},
-    },
-    "multi": {
-        "gf2s": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.72, 0.68, 0.71, 0.65, 0.61))},
-        "gp2s": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.73, 0.72, 0.56, 0.54, 0.50))},
-        "lip2audspec": {n: _pub(v) for n, v in zip((1, 2, 4, 6, 8), (0.63, 0.40, 0.39, 0.33, 0.29))},
-    },
-    "vocabulary": {"gf2s": {"mean": _pub(0.807, 0.670)}, "gp2s": {"mean": _pub(0.737, 0.618)}},
-}
-#: The abstract's headline numbers (rounded training-set averages; PUBLISHED VALUES), for reference.
-HEADLINE: dict[str, dict[str, float]] = {
-    "single": {"gp2s": 0.73, "gf2s": 0.72, "lip2audspec": 0.63},
-    "vocabulary": {"gp2s": 0.74, "gf2s": 0.81},
-}
 
 
 @dataclass
@@ -167,78 +136,9 @@ def _eval_options(spec: ExperimentSpec, extra: dict[str, Any] | None):  # type: 
     return from_dict(EvalOptions, data, "evaluate options")
 
 
-def _train_job(args: tuple[str, Any, str, str, bool]) -> tuple[str, str, float]:
-    """Worker: train one run; returns (run folder, error message or '', seconds)."""
-    import time
-
-    from .train import train_system
-
-    label, cfg, features, run_dir, show_progress = args
-    t0 = time.perf_counter()
-    try:
-        train_system(cfg, features, run_dir, resume=True, show_progress=show_progress)
-    except Lip2SpeechError as exc:
-        return run_dir, str(exc), time.perf_counter() - t0
-    return run_dir, "", time.perf_counter() - t0
-
-
-def train_runs(plan: Sequence[tuple[str, Any, Path]], features: str | Path, jobs: int = 1,
-               show_progress: bool = True, log: Callable[[str], None] = print) -> dict[Path, str]:
-    """Train every planned (label, TrainConfig, run folder); finished runs are reused. Returns run -> error.
-
-    With jobs > 1 the runs train in parallel processes: first one run per speaker set (it trains the
-    autoencoder the set's systems share), then all the others. Call it before the process has run any torch
-    computation (forked workers).
-    """
-    from .parallel import run_jobs
-
-    errors: dict[Path, str] = {}
-    todo = [p for p in plan if not ((p[2] / "summary.json").is_file() and (p[2] / "model.ckpt").is_file())]
-    if len(todo) < len(plan):
-        log(f"training: reusing {len(plan) - len(todo)} finished run(s)")
-    if jobs <= 1 or len(todo) <= 1:
-        for i, (label, cfg, run_dir) in enumerate(todo, 1):
-            log(f"[{i}/{len(todo)}] {label}: training ({run_dir})")
-            _, err, secs = _train_job((label, cfg, str(features), str(run_dir), show_progress))
-            log(f"[{i}/{len(todo)}] {label}: " + (f"FAILED: {err}" if err else f"trained in {secs:.0f} s"))
-            if err:
-                errors[run_dir] = err
-        return errors
-    firsts: dict[Path, tuple] = {}
-    for p in todo:
-        firsts.setdefault(p[2].parent, p)
-    cost = lambda p: {"lip2audspec": 4, "gp2s": 2}.get(p[1].system, 1) * max(1, len(p[1].speakers))  # noqa: E731
-    # longest runs first, so the processes finish together
-    phases = [sorted(firsts.values(), key=cost, reverse=True),
-              sorted((p for p in todo if p not in firsts.values()), key=cost, reverse=True)]
-    for n, phase in enumerate(p for p in phases if p):
-        log(f"training {len(phase)} run(s) on {jobs} processes"
-            + (" (one per speaker set, with its autoencoder)" if n == 0 and len(phases[1]) else "") + ": "
-            + ", ".join(label for label, _, _ in phase))
-        items = [(label, cfg, str(features), str(run_dir), False) for label, cfg, run_dir in phase]
-        report = run_jobs(_train_job, items, jobs=jobs, desc="train", show_progress=show_progress)
-        done = {Path(r[0]) for r in report.results}
-        for run_dir, err, secs in report.results:
-            label = next(lbl for lbl, _, d in phase if d == Path(run_dir))
-            log(f"  {label}: " + (f"FAILED: {err}" if err else f"trained in {secs:.0f} s"))
-            if err:
-                errors[Path(run_dir)] = err
-        for label, _, run_dir in phase:
-            if run_dir not in done:
-                errors[run_dir] = "training process failed: " + "; ".join(report.failures)[:300]
-    return errors
-
-
-def published(kind: str, system: str, condition: Any) -> dict[str, float | None]:
-    """The study's {"train", "test"} corr2 for one row (None where not published). condition: single: a
-    speaker or "mean"; multi: the number of speakers; vocabulary: ignored (the mean over words)."""
-    by_condition = PUBLISHED.get(kind, {}).get(system, {})
-    return dict(by_condition.get("mean" if kind == "vocabulary" else condition) or _pub(None))
-
-
 def _published_for(spec: ExperimentSpec, kind: str, system: str, condition: Any) -> dict[str, float | None]:
     """The published values of a row; none for the shuffled-lips control (the study has no such run)."""
-    return _pub(None) if spec.train_overrides.get("shuffle_lips") else published(kind, system, condition)
+    return pub_values(None) if spec.train_overrides.get("shuffle_lips") else published(kind, system, condition)
 
 
 def _with_published(row: dict[str, Any], pub: dict[str, float | None]) -> dict[str, Any]:
