@@ -1,0 +1,133 @@
+"""Commands that prepare features, train systems, speak from video and list shipped models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import Lip2SpeechError
+from .app import app
+from .options import (ACCELERATOR, DEVICES, GF_INPUT, NUM_NODES, PRECISION, SPLIT_PROTOCOL, STRATEGY, WORKERS,
+                      hardware_overrides, is_rank_zero, speaker_list, variant_overrides)
+
+
+@app.command("prepare")
+def prepare_cmd(
+    corpus: Path = typer.Argument(..., help="GRID (or synthetic) corpus folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Features folder (one .npz per utterance + manifest)."),
+    speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Only these speakers, e.g. s1,s2."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Do only part i of n (1-based), e.g. 3/10."),
+    fs: Optional[int] = typer.Option(None, "--fs", help="Audio rate of the auditory spectrogram in Hz: 8000 "
+                                     "(published; default for a new folder) or 16000 (wider band, for gu2s)."),
+    lips: Optional[Path] = typer.Option(None, "--lips", help="Folder written by `lip2speech lips CORPUS --out "
+                                        "DIR`: reuse its track of a video (DIR/<path below CORPUS>.npz) instead of "
+                                        "extracting the lips again."),
+) -> None:
+    """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
+    from ..features import prepare
+    from ..parallel import default_jobs
+
+    report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
+                     lips_dir=lips)
+    for line in report.failures:
+        typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(report.summary())
+
+
+@app.command("train")
+def train_cmd(
+    system: str = typer.Option(..., "--system", help="autoencoder, gf2s, gp2s, lip2audspec or gu2s "
+                               "(whole utterance; its defaults: configs/gu2s.yaml)."),
+    features: Path = typer.Option(..., "--features", "-f", help="Features folder made by `prepare`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder (checkpoints, logs, config); re-run to resume."),
+    speakers: Optional[list[str]] = typer.Option(None, "--speakers", "-s", help="Train on these speakers only."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="YAML file (or packaged name, e.g. fast)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: config, 1; 0 = all cores)."),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="sentence (windows of whole utterances, default) or words (aligned word segments, "
+                             "2 slices each: the vocabulary task)."),
+    gf_input: Optional[str] = GF_INPUT,
+    split_protocol: Optional[str] = SPLIT_PROTOCOL,
+    accelerator: Optional[str] = ACCELERATOR,
+    devices: Optional[str] = DEVICES,
+    strategy: Optional[str] = STRATEGY,
+    num_nodes: Optional[int] = NUM_NODES,
+    precision: Optional[str] = PRECISION,
+    workers: Optional[int] = WORKERS,
+) -> None:
+    """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
+    from ..train import train_system
+    from ..train_config import load_train_config
+
+    over: dict = {"system": system, **hardware_overrides(accelerator, devices, strategy, num_nodes, precision, workers)}
+    if speakers:
+        over["speakers"] = speaker_list(speakers)
+    if threads is not None:
+        over["threads"] = threads
+    if task is not None:
+        over["task"] = task
+    over.update(variant_overrides(gf_input, split_protocol))
+    cfg = load_train_config(config, over)
+    run = train_system(cfg, features, out)
+    if not is_rank_zero():
+        return
+    summary = (run / "summary.json").read_text() if (run / "summary.json").is_file() else ""
+    typer.echo(f"trained {cfg.system} -> {run}\n{summary}".rstrip())
+
+
+@app.command("speak")
+def speak_cmd(
+    inputs: list[Path] = typer.Argument(..., help="RUN VIDEO... (a run folder, then videos or folders of videos; "
+                                        "a `lip2speech lips` .npz stands for its video); with --model only the "
+                                        "videos."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="A shipped model (e.g. grid-s1, see "
+                                        "`lip2speech models`) or a run folder, instead of the first argument."),
+    out: Path = typer.Option(..., "--out", "-o", help="One video: the WAV to write; several: a folder for "
+                             "<name>.wav. The rate is the model's (8 kHz published systems, 16 kHz grid-s1)."),
+    out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
+                                             "a folder for several videos)."),
+    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations (default 2: "
+                                         "as clear as 20 on model output, at a fraction of the time)."),
+) -> None:
+    """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
+    import time
+
+    t0 = time.perf_counter()
+    from ..speak import speak_many
+
+    run = model if model is not None else str(inputs[0])
+    videos = inputs if model is not None else inputs[1:]
+    if not videos:
+        raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
+    t_import = time.perf_counter() - t0
+    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo)
+    speech = sum(c["seconds"] for c in res["clips"])
+    work = sum(sum(c["times"].values()) for c in res["clips"])
+    typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['startup_s']:.2f} s);"
+               f" {len(res['clips'])} clip(s), {speech:.2f} s of speech in {work:.2f} s"
+               + (f"; {len(res['failures'])} failed" if res["failures"] else ""))
+    if not res["clips"]:
+        raise Lip2SpeechError(f"no clip could be reconstructed ({len(res['failures'])} failed)")
+
+
+@app.command("models")
+def models_cmd(
+    name: Optional[str] = typer.Argument(None, help="Show this model's whole card."),
+) -> None:
+    """The trained models shipped with lip2speech and their model cards."""
+    from ..shipped import card, shipped_models
+
+    models = shipped_models()
+    if name is not None:
+        typer.echo(card(name))
+        return
+    if not models:
+        typer.echo("no shipped models")
+    for n, folder in models.items():
+        first = next((ln for ln in card(n).splitlines() if ln.strip() and not ln.startswith("#")), "")
+        size = (folder / "model.ckpt").stat().st_size / 1e6
+        typer.echo(f"{n}  ({size:.1f} MB)  {first}")
+    typer.echo("`lip2speech models NAME` prints a model's whole card.")

@@ -1,0 +1,61 @@
+"""Options and option parsing shared by several commands (speaker lists, comma lists, where training computes,
+what is trained)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+
+def speaker_list(speakers: Optional[list[str]]) -> list[str]:
+    """Repeated and/or comma-separated speaker options ('-s s1,s2 -s s3') as one list."""
+    return [s for item in speakers or [] for s in item.split(",") if s]
+
+
+# Where training computes (train and experiment; the config's values when not given). Shared option objects.
+ACCELERATOR = typer.Option(None, "--accelerator", help="auto (a CUDA GPU when there is one, else the CPU), "
+                            "cpu, gpu or mps (default: the config's, auto).")
+DEVICES = typer.Option(None, "--devices", help="N|auto: N GPUs, or N CPU processes (DDP), per node; "
+                        "auto = 1 (default).")
+STRATEGY = typer.Option(None, "--strategy", help="Lightning strategy: auto (DDP for several devices), ddp, "
+                         "fsdp, ... (default auto).")
+NUM_NODES = typer.Option(None, "--num-nodes", help="Machines of a DDP run, e.g. SLURM nodes (default 1).")
+PRECISION = typer.Option(None, "--precision", help="32 (default), 16-mixed (GPU only) or bf16-mixed.")
+WORKERS = typer.Option(None, "--workers", help="DataLoader worker processes per training process "
+                        "(default auto: 0 on the CPU, up to 4 on a GPU).")
+
+
+# What is trained (train and experiment; the config's values when not given).
+GF_INPUT = typer.Option(None, "--gf-input", help="GF2S input per 200 ms slice: study (the study's code: 7 GF "
+                         "splined to 26 steps + first and second differences, 26 x 21; default) or frames "
+                         "(the 5 video frames, GF + first differences, 5 x 14).")
+SPLIT_PROTOCOL = typer.Option(None, "--split-protocol", help="ours (default: all utterances, 80/20 per speaker, "
+                               "10% of training for validation) or study (per speaker the first 100 videos: "
+                               "80 train, the last 20 test, the first 10 of them also validate, as published).")
+
+
+def variant_overrides(gf_input: Optional[str], split_protocol: Optional[str]) -> dict:
+    """The GF input and split protocol given on the command line, as TrainConfig overrides."""
+    given = {"gf_input": gf_input, "split_protocol": split_protocol}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def hardware_overrides(accelerator: Optional[str], devices: Optional[str], strategy: Optional[str],
+              num_nodes: Optional[int], precision: Optional[str], workers: Optional[int]) -> dict:
+    """The machine options given on the command line, as TrainConfig overrides."""
+    given = {"accelerator": accelerator, "devices": int(devices) if devices and devices.isdigit() else devices,
+             "strategy": strategy, "num_nodes": num_nodes, "precision": precision, "workers": workers}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def is_rank_zero() -> bool:
+    """False in the extra processes of a DDP run (they re-run the command and only train)."""
+    from ..datasets import process_rank
+
+    return process_rank()[0] == 0
+
+
+def csv_list(value: Optional[str], cast=str) -> Optional[list]:
+    """'a,b,c' -> [a, b, c] (None stays None)."""
+    return None if not value else [cast(v.strip()) for v in value.split(",") if v.strip()]

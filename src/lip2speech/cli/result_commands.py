@@ -1,0 +1,153 @@
+"""Commands that score and present: evaluate, experiment, report, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import Lip2SpeechError
+from .app import app
+from .options import (ACCELERATOR, DEVICES, GF_INPUT, NUM_NODES, PRECISION, SPLIT_PROTOCOL, STRATEGY, WORKERS,
+                      csv_list, hardware_overrides, is_rank_zero, speaker_list, variant_overrides)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment), or a "
+                               "shipped model name (e.g. grid-s1, with --features; written to ./NAME-evaluations/)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split of the run's split.json to evaluate "
+                                        "(default: test)."),
+    features: Optional[Path] = typer.Option(
+        None, "--features", "-f", help="Instead of a split: every utterance of this other features folder (made by "
+                                       "`prepare`), written to RUN/eval-<folder name>/."),
+    speakers: Optional[list[str]] = typer.Option(
+        None, "--speakers", "-s", help="With --features: only these speakers (comma-separated or repeated)."),
+    self_normalise: bool = typer.Option(
+        False, "--self-normalise", help="With --features: normalise every utterance by itself, as for an unseen "
+                                        "speaker (another corpus whose speaker names clash with the run's)."),
+    corpus: Optional[Path] = typer.Option(
+        None, "--corpus", help="Corpus the features came from: STOI/PESQ/ASR against the original recordings "
+                               "(default: against the inverted target spectrogram)."),
+    invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
+    max_utterances: Optional[int] = typer.Option(None, "--max-utterances", help="Evaluate only the first N."),
+    waveform_utterances: Optional[int] = typer.Option(
+        None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
+    waveform: bool = typer.Option(True, "--waveform/--no-waveform", help="Compute waveform metrics."),
+    samples: int = typer.Option(2, "--samples", help="Sample utterances saved for the report."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
+    force: bool = typer.Option(False, "--force", help="Recompute even if the evaluation is up to date."),
+) -> None:
+    """Metrics of a run on a split, or on another features folder: RUN/eval-<split | folder>/per_utterance.csv and
+    summary.json (mean, 95% CI)."""
+    from ..evaluate import EvalOptions, evaluate_run, load_summary
+    from ..parallel import default_jobs
+    from ..report import fmt, text_table
+
+    if features is not None and split is not None:
+        raise Lip2SpeechError("give --split or --features, not both")
+    if features is None and (speakers or self_normalise):
+        raise Lip2SpeechError("--speakers and --self-normalise go with --features")
+    opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, max_utterances=max_utterances,
+                       waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
+    out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
+                       speakers=speaker_list(speakers) or None, self_normalise=self_normalise)
+    summary = load_summary(out)
+    rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
+            for m, s in summary["metrics"].items()]
+    typer.echo(text_table(["metric", "mean", "95% CI", "n"], rows))
+    for line in summary.get("failures", []):
+        typer.echo(f"skipped: {line}", err=True)
+    typer.echo(f"wrote {out / 'per_utterance.csv'} and {out / 'summary.json'}")
+
+
+@app.command("experiment")
+def experiment_cmd(
+    name: str = typer.Argument(..., help="single, multi, vocabulary (configs/experiments/) or a YAML path."),
+    features: Path = typer.Option(..., "--features", "-f", help="Prepared features folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Experiment folder (runs are shared between experiments)."),
+    systems: Optional[str] = typer.Option(None, "--systems", help="Comma list, e.g. gf2s,gp2s,gu2s (default: the three published systems)."),
+    speakers: Optional[str] = typer.Option(None, "--speakers", help="Comma list of speakers (default: the YAML's)."),
+    speaker_counts: Optional[str] = typer.Option(None, "--speaker-counts", help="multi: comma list, e.g. 1,2,4."),
+    train: Optional[str] = typer.Option(None, "--train", help="Training config name (e.g. fast) or YAML path."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of every run."),
+    gf_input: Optional[str] = GF_INPUT,
+    split_protocol: Optional[str] = SPLIT_PROTOCOL,
+    label: Optional[str] = typer.Option(
+        None, "--label", help="Results folder OUT/<label>/ (default: the experiment, plus -frames / -study-split "
+                              "when those options are given, so that variants keep their own tables)."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Original corpus, for STOI/PESQ/ASR references."),
+    invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
+    waveform_utterances: Optional[int] = typer.Option(
+        None, "--waveform-utterances", help="Per run, waveform metrics on only the first N test utterances."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for training runs side by side (0: all cores on "
+                             "the CPU, 1 on a GPU or under DDP) and for the waveform metrics (0 = all cores)."),
+    accelerator: Optional[str] = ACCELERATOR,
+    devices: Optional[str] = DEVICES,
+    strategy: Optional[str] = STRATEGY,
+    num_nodes: Optional[int] = NUM_NODES,
+    precision: Optional[str] = PRECISION,
+    workers: Optional[int] = WORKERS,
+    allow_shared_gpu: bool = typer.Option(
+        False, "--allow-shared-gpu", help="With --jobs > 1 on a GPU: train the runs side by side on it anyway."),
+) -> None:
+    """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
+    from ..experiments import print_results, run_experiment
+    from ..parallel import default_jobs
+    from ..hardware import resolve_hardware, training_jobs
+    from ..train_config import load_train_config
+
+    machine = hardware_overrides(accelerator, devices, strategy, num_nodes, precision, workers)
+    hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
+    train_jobs = training_jobs(hw, jobs, allow_shared_gpu)
+    common = dict(systems=csv_list(systems), speakers=csv_list(speakers),
+                  speaker_counts=csv_list(speaker_counts, int), train=train,
+                  train_overrides={**machine, **variant_overrides(gf_input, split_protocol),
+                                   **({"max_epochs": epochs} if epochs else {})} or None, label=label,
+                  eval_overrides={"invert_iters": invert_iters, "waveform_utterances": waveform_utterances,
+                                  "jobs": jobs or default_jobs()},
+                  corpus=corpus, log=typer.echo)
+    if hw.world_size > 1:  # DDP's other processes re-run this command: they train with rank 0, then stop
+        run_experiment(name, features, out, jobs=1, train_only=True, **common)
+        if not is_rank_zero():
+            return
+    path = run_experiment(name, features, out, jobs=train_jobs, **common)
+    print_results(path, log=typer.echo)
+    typer.echo(f"wrote {path}; make the report with: lip2speech report {out}")
+
+
+@app.command("report")
+def report_cmd(
+    folder: Path = typer.Argument(..., help="Experiment folder (the --out of `lip2speech experiment`)."),
+    title: str = typer.Option("lip2speech experiments", "--title", help="Page title."),
+) -> None:
+    """One self-contained HTML page (tables, plots, spectrograms, audio, video) plus Markdown."""
+    from ..report import build_report
+
+    html_path, md_path = build_report(folder, title=title)
+    typer.echo(f"wrote {html_path} and {md_path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("lip2speech-demo"), "--out", "-o", help="Output folder (resumable)."),
+    quick: bool = typer.Option(False, "--quick", help="A reduced demo (2 speakers, 2 epochs: about 3 minutes)."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers (default 3)."),
+    utterances: Optional[int] = typer.Option(None, "--utterances", help="Utterances per speaker (default 16)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of the systems."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
+) -> None:
+    """The main job: synthetic corpus -> features -> training (incl. gu2s) -> experiments -> the shipped grid-s1
+    model on real GRID clips -> report."""
+    import dataclasses
+
+    from ..demo import QUICK, DemoSize, run_demo
+
+    size = QUICK if quick else DemoSize()
+    changes = {k: v for k, v in {"speakers": speakers, "utterances": utterances, "epochs": epochs}.items()
+               if v is not None}
+    if speakers is not None:
+        changes["speaker_counts"] = tuple(n for n in size.speaker_counts if n < speakers) + (speakers,)
+        changes["single_speakers"] = min(size.single_speakers, speakers)
+    run_demo(out, dataclasses.replace(size, **changes), jobs=jobs or None, log=typer.echo)
