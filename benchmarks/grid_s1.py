@@ -31,7 +31,7 @@ import numpy as np
 
 from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
 SPEAKER = "s1"
-VARIANTS = ("gf2s-frames", "gf2s-shuffled")  # run folders of the GF2S variants, for per-run epoch caps
+VARIANTS = ("gf2s-frames", "gf2s-shuffled", *(f"{s}-words" for s in SYSTEMS))  # other run folders, for epoch caps
 
 
 def subset_corpus(corpus: Path, out: Path, n: int) -> Path:
@@ -153,8 +153,8 @@ def main() -> None:
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset (default: all three)")
     ap.add_argument("--train", default="train", help="training config (default: the published settings)")
     ap.add_argument("--max-epochs", type=parse_epochs, default={},
-                    help="cap epochs: N for every run, or per system or GF2S variant, e.g. "
-                         "gp2s=12,lip2audspec=6,gf2s-frames=10 "
+                    help="cap epochs: N for every run, or per system, GF2S variant or word-segment run, e.g. "
+                         "gp2s=12,lip2audspec=6,gf2s-frames=10,gp2s-words=4 "
                          "(default: the config's, 40)")
     ap.add_argument("--ae-epochs", type=int, help="cap the autoencoder's epochs (default: the config's, 60)")
     ap.add_argument("--jobs", type=int, default=0, help="processes for prepare, training side by side and metrics "
@@ -224,8 +224,9 @@ def main() -> None:
             ("single", gf, variant("shuffled", shuffle_lips=True), "controls")]
     if args.study_split:
         plan.append(("single", systems, {**caps, "split_protocol": "study"}, None))
-    if not args.no_vocabulary:
-        plan.append(("vocabulary", systems, caps, None))
+    if not args.no_vocabulary:  # the word-segment runs <system>-words take their own caps where given
+        words = {s: {"max_epochs": args.max_epochs[f"{s}-words"]} for s in systems if f"{s}-words" in args.max_epochs}
+        plan.append(("vocabulary", systems, {**caps, "per_system": {**caps["per_system"], **words}}, None))
     plan = [p for p in plan if p[1]]
     t0 = time.perf_counter()
     for name, chosen, over, label in plan:  # all training first: the training processes fork before any torch
