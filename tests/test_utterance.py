@@ -16,8 +16,8 @@ from lip2speech.models import build_model
 from lip2speech.train import train_system
 from lip2speech.train_config import load_train_config
 from lip2speech.losses import corr2_torch, envelope_corr, spectrogram_loss
-from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, collate, grid_words, greedy_words,
-                                  mask_frames, shift_pictures, to_model_rate, utterance_input)
+from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, change_speed, collate, grid_words,
+                                  greedy_words, mask_frames, shift_pictures, to_model_rate, utterance_input)
 
 TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
         "model": {"cnn": [4, 8], "embed": 16, "conv": 16, "gru": 16, "postnet": 8, "postnet_layers": 2}}
@@ -59,6 +59,10 @@ def test_augmentation_shifts_pictures_and_hides_frames_deterministically():
     assert np.array_equal(a.gp, b.gp) and np.array_equal(a.gf, b.gf)
     plain = augment(x, np.random.default_rng(7))  # without the options: flip / noise / nothing as before
     assert (plain.gf != 0).all()
+    ramp = UtteranceInput(np.zeros((75, 4, 5), np.float32), np.tile(np.arange(75, dtype=np.float32)[:, None], (1, 7)))
+    slow, spec = change_speed(ramp, np.tile(np.arange(376, dtype=np.float32)[:, None], (1, 128)), 1.2)
+    assert slow.frames == 90 and spec.shape == (451, 128)  # 20% longer, still 5 spectrogram frames per frame
+    assert np.allclose(slow.gf[[0, -1], 0], [0, 74]) and np.allclose(spec[[0, -1], 0], [0, 375])
 
 
 def test_collate_pads_and_counts_frames():

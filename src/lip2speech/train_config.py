@@ -67,6 +67,7 @@ class TrainConfig:
     envelope_corr: float = 0.0  # gu2s: weight of (1 - short-time band-envelope correlation), what STOI scores
     time_mask: float = 0.0  # gu2s augmentation: hide up to this fraction of an utterance's frames (two spans)
     shift_pixels: int = 0  # gu2s augmentation: translate the Gabor pictures by up to this many pixels
+    speed: float = 0.0  # gu2s augmentation: lips and spectrogram stretched in time by 1 +- up to this fraction
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 

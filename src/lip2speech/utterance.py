@@ -94,6 +94,17 @@ def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01, ti
     return x
 
 
+def change_speed(x: UtteranceInput, spec: np.ndarray, factor: float) -> tuple[UtteranceInput, np.ndarray]:
+    """The utterance spoken `factor` times as long (> 1: slower): lips and spectrogram frames (N, bins) both
+    linearly resampled in time (the spectrogram's channels, so its pitch, unchanged)."""
+    n, n_spec = x.frames, len(spec)
+    m = max(MIN_FRAMES, int(round(n * factor)))
+    m_spec = max(1, int(round(n_spec * m / n)))
+    frames = lambda a, k: W.interp_rows(a.reshape(len(a), -1), np.arange(len(a), dtype=np.float64),  # noqa: E731
+                                        np.linspace(0, len(a) - 1, k)).reshape((k,) + a.shape[1:])
+    return UtteranceInput(frames(x.gp, m), frames(x.gf, m)), frames(spec, m_spec)
+
+
 def shift_pictures(gp: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """Pictures (T, H, W) translated by (dy, dx) pixels, the uncovered border set to 0."""
     out = np.zeros_like(gp)
@@ -131,10 +142,10 @@ class UtteranceDataset(Dataset):
     def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]],
                  stats: Mapping[str, LI.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
                  lips_from: Mapping[str, str] | None = None, time_mask: float = 0.0,
-                 shift_pixels: int = 0) -> None:
+                 shift_pixels: int = 0, speed: float = 0.0) -> None:
         self.keys, self.load, self.stats = list(keys), load, stats
         self.do_augment, self.seed, self.epoch = augment, seed, 0
-        self.time_mask, self.shift_pixels = time_mask, shift_pixels
+        self.time_mask, self.shift_pixels, self.speed = time_mask, shift_pixels, speed
         self.lips_from = dict(lips_from or {})
         self.groups = [[i] for i in range(len(self.keys))]
         self.cache = DS.LRU(cache_size)
@@ -153,8 +164,10 @@ class UtteranceDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         x, y, tokens = self.cache.get(i, lambda: self._utterance(i))
         if self.do_augment:
-            x = augment(x, np.random.default_rng((self.seed, self.epoch, i)), time_mask=self.time_mask,
-                        shift_pixels=self.shift_pixels)
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            x = augment(x, rng, time_mask=self.time_mask, shift_pixels=self.shift_pixels)
+            if self.speed > 0:
+                x, y = change_speed(x, y, float(rng.uniform(1 - self.speed, 1 + self.speed)))
         return {"gp": x.gp, "gf": x.gf, "spec": y, "tokens": tokens}
 
     @staticmethod

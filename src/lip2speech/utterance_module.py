@@ -81,7 +81,7 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from, time_mask=cfg.time_mask,
-                                shift_pixels=cfg.shift_pixels)
+                                shift_pixels=cfg.shift_pixels, speed=cfg.speed)
     val_ds = UtteranceDataset(split["val"], load, stats, cache_size=cfg.cache_utterances)
     meta.update(model_kwargs=model_kwargs, kind="utterance", task=cfg.task,
                 stats={k: v.to_dict() for k, v in stats.items()})
