@@ -31,7 +31,7 @@ class DemoSize:
     waveform_utterances: int = 3  # per run, utterances with waveform metrics (corr2 on all test utterances)
     samples: int = 1  # sample utterances per run in the report
     systems: tuple[str, ...] = SYSTEMS
-    gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's 12; `epochs` is for the others)
+    gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's; `epochs` is for the others)
     real_grid: bool = True  # the shipped grid-s1 model on the real s1 clips packaged with lip2speech
     seed: int = 0
 
@@ -98,7 +98,10 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     if size.ae_epochs is not None:
         train_overrides["autoencoder"] = {"max_epochs": size.ae_epochs}
     if size.gu2s_epochs is not None or size.epochs is not None:  # gu2s keeps its own epoch count
-        train_overrides["per_system"] = {"gu2s": {"max_epochs": size.gu2s_epochs or 12}}
+        from .train_config import load_train_config
+
+        own = load_train_config(size.train, {"system": "gu2s"}).max_epochs
+        train_overrides["per_system"] = {"gu2s": {"max_epochs": size.gu2s_epochs or own}}
     evaluation = {"invert_iters": size.invert_iters, "waveform_utterances": size.waveform_utterances,
                   "samples": size.samples, "jobs": jobs}
     spk = [f"s{i}" for i in range(1, size.speakers + 1)]
