@@ -10,6 +10,12 @@ from torch.nn import functional as F
 from . import windows as W
 
 
+def _safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """sqrt with a finite gradient at 0: a constant stretch (a window of padding, a silent target) would
+    otherwise give an infinite gradient that its zero weight turns into NaN."""
+    return x.clamp_min(1e-20).sqrt()
+
+
 def corr2_torch(pred: torch.Tensor, target: torch.Tensor, per_sample: bool = True,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
     """Pearson correlation over all cells, per sample (B,) or over the whole batch (scalar); with `mask` (B, N)
@@ -24,7 +30,7 @@ def corr2_torch(pred: torch.Tensor, target: torch.Tensor, per_sample: bool = Tru
     cnt = m.sum(1, keepdim=True).clamp_min(1)
     p = p - (p * m).sum(1, keepdim=True) / cnt
     t = t - (t * m).sum(1, keepdim=True) / cnt
-    return (p * t * m).sum(1) / ((p * p * m).sum(1).sqrt() * (t * t * m).sum(1).sqrt() + 1e-8)
+    return (p * t * m).sum(1) / (_safe_sqrt((p * p * m).sum(1) * (t * t * m).sum(1)) + 1e-8)
 
 
 def corr_mse_loss(pred: torch.Tensor, target: torch.Tensor, per_sample: bool = True) -> torch.Tensor:
@@ -52,7 +58,7 @@ def envelope_corr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     valid = mask.unfold(1, window, hop).amin(-1)  # (B, S): 1 where the whole window is valid
     seg_p = seg_p - seg_p.mean(-1, keepdim=True)
     seg_t = seg_t - seg_t.mean(-1, keepdim=True)
-    r = (seg_p * seg_t).sum(-1) / ((seg_p * seg_p).sum(-1).sqrt() * (seg_t * seg_t).sum(-1).sqrt() + 1e-8)
+    r = (seg_p * seg_t).sum(-1) / (_safe_sqrt((seg_p * seg_p).sum(-1) * (seg_t * seg_t).sum(-1)) + 1e-8)
     w = valid[:, None, :].expand_as(r)
     return (r * w).sum() / w.sum().clamp_min(1)
 
