@@ -9,8 +9,7 @@ import typer
 
 from ..errors import Lip2SpeechError
 from .app import app
-from .options import (ACCELERATOR, DEVICES, GF_INPUT, NUM_NODES, PRECISION, SPLIT_PROTOCOL, STRATEGY, WORKERS,
-                      hardware_overrides, is_rank_zero, speaker_list, variant_overrides)
+from .options import GF_INPUT, SPLIT_PROTOCOL, is_rank_zero, speaker_list, variant_overrides, with_machine_options
 
 
 @app.command("prepare")
@@ -38,6 +37,7 @@ def prepare_cmd(
 
 
 @app.command("train")
+@with_machine_options
 def train_cmd(
     system: str = typer.Option(..., "--system", help="autoencoder, gf2s, gp2s, lip2audspec or gu2s "
                                "(whole utterance; its defaults: configs/gu2s.yaml)."),
@@ -51,18 +51,14 @@ def train_cmd(
                              "2 slices each: the vocabulary task)."),
     gf_input: Optional[str] = GF_INPUT,
     split_protocol: Optional[str] = SPLIT_PROTOCOL,
-    accelerator: Optional[str] = ACCELERATOR,
-    devices: Optional[str] = DEVICES,
-    strategy: Optional[str] = STRATEGY,
-    num_nodes: Optional[int] = NUM_NODES,
-    precision: Optional[str] = PRECISION,
-    workers: Optional[int] = WORKERS,
+    *,
+    machine: dict,
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
     from ..train import train_system
     from ..train_config import load_train_config
 
-    over: dict = {"system": system, **hardware_overrides(accelerator, devices, strategy, num_nodes, precision, workers)}
+    over: dict = {"system": system, **machine}
     if speakers:
         over["speakers"] = speaker_list(speakers)
     if threads is not None:

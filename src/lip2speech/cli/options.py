@@ -3,7 +3,9 @@ what is trained)."""
 
 from __future__ import annotations
 
-from typing import Optional
+import functools
+import inspect
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -42,11 +44,38 @@ def variant_overrides(gf_input: Optional[str], split_protocol: Optional[str]) ->
 
 
 def hardware_overrides(accelerator: Optional[str], devices: Optional[str], strategy: Optional[str],
-              num_nodes: Optional[int], precision: Optional[str], workers: Optional[int]) -> dict:
+                       num_nodes: Optional[int], precision: Optional[str], workers: Optional[int]) -> dict:
     """The machine options given on the command line, as TrainConfig overrides."""
     given = {"accelerator": accelerator, "devices": int(devices) if devices and devices.isdigit() else devices,
              "strategy": strategy, "num_nodes": num_nodes, "precision": precision, "workers": workers}
     return {k: v for k, v in given.items() if v is not None}
+
+
+MACHINE_OPTIONS = {"accelerator": (Optional[str], ACCELERATOR), "devices": (Optional[str], DEVICES),
+                   "strategy": (Optional[str], STRATEGY), "num_nodes": (Optional[int], NUM_NODES),
+                   "precision": (Optional[str], PRECISION), "workers": (Optional[int], WORKERS)}
+
+
+def with_machine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A command taking `machine: dict` gets the six machine options (--accelerator ... --workers) in that
+    parameter's place and receives them as TrainConfig overrides (Typer reads options from the signature)."""
+    sig = inspect.signature(command)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.name != "machine":
+            params.append(p)
+            continue
+        params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+                   for name, (kind, option) in MACHINE_OPTIONS.items()]
+    params.sort(key=lambda p: p.kind == inspect.Parameter.KEYWORD_ONLY)  # keyword-only last, order kept
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in MACHINE_OPTIONS}
+        return command(**kwargs, machine=hardware_overrides(**given))
+
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return run
 
 
 def is_rank_zero() -> bool:

@@ -9,8 +9,8 @@ import typer
 
 from ..errors import Lip2SpeechError
 from .app import app
-from .options import (ACCELERATOR, DEVICES, GF_INPUT, NUM_NODES, PRECISION, SPLIT_PROTOCOL, STRATEGY, WORKERS,
-                      csv_list, hardware_overrides, is_rank_zero, speaker_list, variant_overrides)
+from .options import (GF_INPUT, SPLIT_PROTOCOL, csv_list,
+                      is_rank_zero, speaker_list, variant_overrides, with_machine_options)
 
 
 @app.command("evaluate")
@@ -63,6 +63,7 @@ def evaluate_cmd(
 
 
 @app.command("experiment")
+@with_machine_options
 def experiment_cmd(
     name: str = typer.Argument(..., help="single, multi, vocabulary (configs/experiments/) or a YAML path."),
     features: Path = typer.Option(..., "--features", "-f", help="Prepared features folder."),
@@ -83,14 +84,10 @@ def experiment_cmd(
         None, "--waveform-utterances", help="Per run, waveform metrics on only the first N test utterances."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for training runs side by side (0: all cores on "
                              "the CPU, 1 on a GPU or under DDP) and for the waveform metrics (0 = all cores)."),
-    accelerator: Optional[str] = ACCELERATOR,
-    devices: Optional[str] = DEVICES,
-    strategy: Optional[str] = STRATEGY,
-    num_nodes: Optional[int] = NUM_NODES,
-    precision: Optional[str] = PRECISION,
-    workers: Optional[int] = WORKERS,
     allow_shared_gpu: bool = typer.Option(
         False, "--allow-shared-gpu", help="With --jobs > 1 on a GPU: train the runs side by side on it anyway."),
+    *,
+    machine: dict,
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
     from ..experiments import print_results, run_experiment
@@ -98,7 +95,6 @@ def experiment_cmd(
     from ..hardware import resolve_hardware, training_jobs
     from ..train_config import load_train_config
 
-    machine = hardware_overrides(accelerator, devices, strategy, num_nodes, precision, workers)
     hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
     train_jobs = training_jobs(hw, jobs, allow_shared_gpu)
     common = dict(systems=csv_list(systems), speakers=csv_list(speakers),
