@@ -38,15 +38,18 @@ class UtteranceInput:
         return len(self.gf)
 
 
+def interp_frames(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """Frames (T, ...) at src_times linearly interpolated to dst_times (float32, any trailing shape)."""
+    flat = W.interp_rows(x.reshape(len(x), -1), src_times, dst_times)
+    return flat.reshape((len(dst_times),) + x.shape[1:])
+
+
 def to_model_rate(x: np.ndarray, fps: float) -> np.ndarray:
     """Frames (T, ...) at `fps` resampled (linearly) to 25 fps; unchanged at 25 fps."""
     if abs(fps - MODEL_FPS) < 1e-6:
         return x
     n_out = max(1, int(round(len(x) * MODEL_FPS / fps)))
-    src = np.arange(len(x)) / fps
-    dst = np.arange(n_out) / MODEL_FPS
-    flat = W.interp_rows(x.reshape(len(x), -1), src, dst)
-    return flat.reshape((n_out,) + x.shape[1:])
+    return interp_frames(x, np.arange(len(x)) / fps, np.arange(n_out) / MODEL_FPS)
 
 
 def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, LI.NormStats], speaker: str) -> UtteranceInput:
@@ -100,9 +103,10 @@ def change_speed(x: UtteranceInput, spec: np.ndarray, factor: float) -> tuple[Ut
     n, n_spec = x.frames, len(spec)
     m = max(MIN_FRAMES, int(round(n * factor)))
     m_spec = max(1, int(round(n_spec * m / n)))
-    frames = lambda a, k: W.interp_rows(a.reshape(len(a), -1), np.arange(len(a), dtype=np.float64),  # noqa: E731
-                                        np.linspace(0, len(a) - 1, k)).reshape((k,) + a.shape[1:])
-    return UtteranceInput(frames(x.gp, m), frames(x.gf, m)), frames(spec, m_spec)
+    def stretch(a: np.ndarray, k: int) -> np.ndarray:
+        return interp_frames(a, np.arange(len(a), dtype=np.float64), np.linspace(0, len(a) - 1, k))
+
+    return UtteranceInput(stretch(x.gp, m), stretch(x.gf, m)), stretch(spec, m_spec)
 
 
 def shift_pictures(gp: np.ndarray, dy: int, dx: int) -> np.ndarray:
