@@ -36,7 +36,7 @@ VARIANTS = ("gf2s-frames", "gf2s-shuffled", *(f"{s}-words" for s in SYSTEMS))  #
 
 def subset_corpus(corpus: Path, out: Path, n: int) -> Path:
     """A corpus folder of symlinks to n clips of SPEAKER spread evenly over the file order (and their alignments)."""
-    from lip2speech.corpus.grid import natural_key
+    from lip2speech.corpus.records import natural_key
 
     videos = sorted((corpus / SPEAKER).glob("*.mpg"), key=lambda p: natural_key(p.name))
     chosen = videos[:: max(1, len(videos) // n)][:n]

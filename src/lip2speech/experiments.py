@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .corpus.grid import natural_key
+from .corpus.records import natural_key
 from .errors import Lip2SpeechError
 from .fileio import write_json, write_text
 from .published import HEADLINE, PUBLISHED, pub_values, published  # noqa: F401 - experiments.PUBLISHED is the API

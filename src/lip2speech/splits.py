@@ -36,7 +36,7 @@ def study_split(keys: Sequence[str], videos: int = STUDY_VIDEOS, train: int = ST
     """The study's split: per speaker the first `videos` keys in natural file order, the first `train` of them
     to train; of the rest, the first half validates (picks the checkpoint) and all of them are the test set, so
     validation is part of test, as the study scored it. Fewer videos: the same proportions."""
-    from .corpus.grid import natural_key
+    from .corpus.records import natural_key
 
     out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for spk, ks in sorted(_by_speaker(keys).items()):

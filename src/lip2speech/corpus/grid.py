@@ -11,8 +11,7 @@ from typing import Sequence
 from ..errors import Lip2SpeechError
 from .layout import (find_speakers, listing, route_folders, speaker_utterances, video_index, problem_text,
                      rel_path)
-from .records import (ALIGN_UNITS_PER_S, SILENCE, TOLERANCE_S, VIDEO_EXTS, CorpusScan, Utterance,  # noqa: F401
-                      natural_key, read_align)
+from .records import TOLERANCE_S, VIDEO_EXTS, CorpusScan, Utterance, natural_key
 
 
 # ---- media check ---------------------------------------------------------------------------------

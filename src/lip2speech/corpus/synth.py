@@ -26,7 +26,7 @@ from ..parallel import JobReport, run_jobs
 from .articulation import PARAMS, articulate
 from .face import Appearance, Motion, make_portrait, render
 from .grammar import SLOTS, name_from_sentence
-from .grid import ALIGN_UNITS_PER_S
+from .records import ALIGN_UNITS_PER_S
 from .speech import Voice, synthesise
 
 FPS = 25.0
