@@ -3,7 +3,7 @@ clips with every metric, and print the ablation table next to the controls and (
 
     python benchmarks/gu2s_s1.py --corpus ../shared/data/grid-s1 --features16 F16 --features8 F8 --out DIR \
         [--variants full,no-ctc,no-sharp,8khz,shuffled] [--epochs 12] [--eval-utterances 40] [--jobs 1] \
-        [--compare RUN ...]
+        [--compare RUN ...] [--no-mean-control]
 
 F16 / F8: `lip2speech prepare CORPUS --out F16 --fs 16000` and `--fs 8000` (made here when missing). Every
 variant uses the same 80/20 split of s1 (seed 0) and the same first N test clips for the waveform metrics;
@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=None, help="inversion iterations (default 20)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--compare", type=Path, nargs="*", default=[], help="finished runs to evaluate the same way")
+    ap.add_argument("--no-mean-control", action="store_true",
+                    help="skip the mean-spectrogram control (when another invocation scores it)")
     args = ap.parse_args()
 
     from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
@@ -104,7 +106,7 @@ def main() -> None:
                      **{k: m[k]["mean"] for k in ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips", "wacc_orig")},
                      "n": m["corr2"]["n"] if "n" in m["corr2"] else None})
         print(f"{name}: evaluated in {time.perf_counter() - t0:.0f} s", flush=True)
-    if runs and runs[0][2] is not None:  # the mean-spectrogram control on the same clips
+    if runs and runs[0][2] is not None and not args.no_mean_control:  # the mean-spectrogram control on the same clips
         m = mean_control(runs[0][2], runs[0][1], opts, args.corpus, args.out / "mean-spectrogram" / "eval-test")
         rows.append({"variant": "mean spectrogram", "epochs": "-", "s/epoch": float("nan"),
                      **{k: m[k]["mean"] for k in ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips", "wacc_orig")}})

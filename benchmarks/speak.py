@@ -1,9 +1,9 @@
-"""`speak` speed on one core: start-up (imports, model loading) apart from the per-clip path (decode, lips,
+"""`speak` speed on one core: start-up (imports, model loading, the face models) apart from the per-clip path (decode, lips,
 model, inversion, write), its real-time factor in wall and in CPU time (the process's own CPU seconds: the fairer
 figure on a busy machine), and what fewer inversion iterations cost in STOI.
 
     python benchmarks/speak.py --model grid-s1 --videos ../shared/data/grid-s1/s1/bbaf5a.mpg ... \
-        [--iterations 20,2] [--long 20]
+        [--iterations cg:2,lbfgs:2,cg:1] [--long 20]
 
 Runs in a fresh process pinned to one thread (OMP/MKL/torch), so the start-up is what a user pays.
 `--long S` also speaks an S-second video made by concatenating the given clips.
@@ -29,22 +29,26 @@ from lip2speech.inference import load_run
 t1 = time.perf_counter()
 rec = load_run(sys.argv[1])
 t2 = time.perf_counter()
-out = {"imports_s": t1 - t0, "model_s": t2 - t1, "clips": []}
+from lip2speech.video.landmarks import load_face_models
+load_face_models()
+t3 = time.perf_counter()
+out = {"imports_s": t1 - t0, "model_s": t2 - t1, "face_models_s": t3 - t2, "clips": []}
 for video in sys.argv[4:]:
     c0 = time.process_time()
+    method, iters = sys.argv[3].split(":")
     info = reconstruct_clip(rec, video, sys.argv[2] + "/" + video.rsplit("/", 1)[-1] + ".wav", None,
-                            int(sys.argv[3]))
+                            int(iters), method=method)
     out["clips"].append({"video": video, "seconds": info["seconds"], "times": info["times"],
                          "cpu_s": time.process_time() - c0, "words": info["words"], "wav": info["wav"]})
 print("RESULT " + json.dumps(out))
 """
 
 
-def run_child(model: str, out: Path, iters: int, videos: list[str]) -> dict:
+def run_child(model: str, out: Path, iters: str, videos: list[str]) -> dict:
     """Speak `videos` in a fresh one-thread process; its timings as a dict."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", CHILD, model, str(out), str(iters), *videos], capture_output=True,
+    res = subprocess.run([sys.executable, "-c", CHILD, model, str(out), iters, *videos], capture_output=True,
                          text=True, env=env)
     wall = time.perf_counter() - t0
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -84,27 +88,32 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="grid-s1")
     ap.add_argument("--videos", nargs="+", required=True)
-    ap.add_argument("--iterations", default="20,2")
+    ap.add_argument("--iterations", default="cg:2,lbfgs:2,cg:1",
+                    help="inversions to time, METHOD:N or N (speak's method), comma-separated")
     ap.add_argument("--long", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=Path("/tmp/lip2speech-speak-bench"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    print("| iterations | start-up s (imports + model) | clip s of speech | decode | lips | model | inversion | write "
+    print("| inversion | start-up s (imports + model + face models) | clip s of speech | decode | lips | model | inversion | write "
           "| total s | x real time | CPU s | x real time (CPU) | STOI |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for iters in [int(i) for i in args.iterations.split(",")]:
+    from lip2speech.speak import SPEAK_METHOD
+
+    inversions = [i if ":" in i else f"{SPEAK_METHOD}:{i}" for i in args.iterations.split(",")]
+    for iters in inversions:
         res = run_child(args.model, args.out, iters, args.videos)
         for c in res["clips"]:
             t = c["times"]
             total = sum(t.values())
-            print(f"| {iters} | {res['imports_s'] + res['model_s']:.2f} ({res['imports_s']:.2f} + {res['model_s']:.2f})"
+            start = res['imports_s'] + res['model_s'] + res['face_models_s']
+            print(f"| {iters} | {start:.2f} ({res['imports_s']:.2f} + {res['model_s']:.2f} + {res['face_models_s']:.2f})"
                   f" | {c['seconds']:.2f} | " + " | ".join(f"{t[k]:.2f}" for k in ("decode", "lips", "model",
                                                                                      "inversion", "write"))
                   + f" | {total:.2f} | {c['seconds'] / total:.2f} | {c['cpu_s']:.2f} | {c['seconds'] / c['cpu_s']:.2f}"
                   f" | {stoi_of(c['wav'], c['video']):.3f} |")
     if args.long:
         video = long_video(args.videos, args.long, args.out / "long.mp4")
-        res = run_child(args.model, args.out, int(args.iterations.split(",")[-1]), [str(video)])
+        res = run_child(args.model, args.out, inversions[0], [str(video)])
         c = res["clips"][0]
         print(f"long video: {c['seconds']:.1f} s of speech in {sum(c['times'].values()):.1f} s "
               f"({json.dumps({k: round(v, 2) for k, v in c['times'].items()})}); words: {' '.join(c['words'])}")

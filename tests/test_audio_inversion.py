@@ -24,7 +24,7 @@ def short_target():
     return x, auditory_spectrogram(x)
 
 
-@pytest.mark.parametrize("method", ["lbfgs", "nsl"])
+@pytest.mark.parametrize("method", ["lbfgs", "cg", "nsl"])
 def test_inversion_reproduces_a_short_signal(short_target, method):
     x, aud = short_target
     y = invert_auditory_spectrogram(aud, n_iter=10, method=method)
@@ -38,6 +38,31 @@ def test_gradient_method_beats_projection_at_equal_iterations(short_target):
     score = {m: corr2(auditory_spectrogram(invert_auditory_spectrogram(aud, n_iter=8, method=m)), aud)
              for m in ("lbfgs", "nsl")}
     assert score["lbfgs"] > score["nsl"]
+
+
+def test_conjugate_gradients_fit_better_than_lbfgs_at_equal_iterations(short_target):
+    """The exact line search makes each cg iteration count: at 2 iterations (speak's default) it fits closer."""
+    from lip2speech.audio.model import AuditoryModel
+
+    _, aud = short_target
+    err = {}
+    for m in ("lbfgs", "cg"):
+        AuditoryModel.passes = 0
+        y = invert_auditory_spectrogram(aud, n_iter=2, method=m)
+        a = auditory_spectrogram(y)
+        err[m] = (float(np.sum((a * np.sum(a * aud) / np.sum(a * a) - aud) ** 2) / np.sum(aud**2)), AuditoryModel.passes)
+    assert err["cg"][0] < err["lbfgs"][0]
+    assert err["cg"][1] < err["lbfgs"][1]  # and with fewer filterbank passes
+
+
+def test_cg_never_raises_the_error(short_target):
+    _, aud = short_target
+    errs = []
+    for n in (0, 1, 2, 4):
+        a = auditory_spectrogram(invert_auditory_spectrogram(aud, n_iter=n, method="cg"))
+        errs.append(float(np.sum((a * np.sum(a * aud) / np.sum(a * a) - aud) ** 2)))
+    assert all(e1 <= e0 * 1.001 for e0, e1 in zip(errs, errs[1:])), errs
+    assert errs[-1] < 0.5 * errs[0]
 
 
 def test_deterministic_given_seed(short_target):

@@ -210,6 +210,8 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     videos = sorted(p for p in grid_dir.iterdir() if p.suffix == ".mpg")[:2]
     res = speak_many(run, videos, tmp_path / "out", tmp_path / "vid", log=lambda s: None)
     assert len(res["clips"]) == 2 and res["startup_s"] > 0
+    # the face models load in the start-up, not in the first clip
+    assert res["face_models_s"] > 0 and res["startup_s"] == pytest.approx(res["model_s"] + res["face_models_s"])
     wave, fs = sf.read(tmp_path / "out" / f"{videos[0].stem}.wav")
     assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
     assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()

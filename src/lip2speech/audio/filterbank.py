@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import scipy.fft
 
 from ..errors import Lip2SpeechError
 
@@ -52,7 +53,7 @@ def _responses(bs: tuple[np.ndarray, ...], as_: tuple[np.ndarray, ...], n_fft: i
     for i, (b, a) in enumerate(zip(bs, as_)):
         B[i, : len(b)] = b
         A[i, : len(a)] = a
-    H = np.fft.rfft(B, n_fft, axis=1) / np.fft.rfft(A, n_fft, axis=1)
+    H = scipy.fft.rfft(B, n_fft, axis=1) / scipy.fft.rfft(A, n_fft, axis=1)
     return H.astype(np.complex64)
 
 

@@ -7,7 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..errors import Lip2SpeechError
 from ..media import check_file, decode_stream, open_container
@@ -23,6 +22,8 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
         raise Lip2SpeechError(f"sample rates must be positive, got {fs_in} -> {fs_out} Hz")
     if fs_in == fs_out:
         return x
+    from scipy.signal import resample_poly  # here: importing scipy.signal takes ~2 s, speak never needs it
+
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     return resample_poly(x, ratio.numerator, ratio.denominator, window=("kaiser", 8.0))
 
@@ -31,6 +32,8 @@ def resample_exact(x: np.ndarray, fs_in: int, fs_out: int) -> np.ndarray:
     """Resample between integer rates (Hz) by their exact ratio with scipy's default polyphase filter."""
     if int(fs_in) == int(fs_out):
         return np.asarray(x)
+    from scipy.signal import resample_poly
+
     g = math.gcd(int(fs_in), int(fs_out))
     return resample_poly(x, int(fs_out) // g, int(fs_in) // g)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
-from scipy.signal import lfilter
 
 from .filterbank import N_CHANNELS, Filterbank
-from .spectrogram import CHUNK, HISTORY, fft_size, frame_weights, leaky_integrate
+from .spectrogram import CHUNK, HISTORY, fft_size, frame_recursion, frame_weights, leaky_integrate
 
 
 class AuditoryModel:
@@ -46,14 +45,18 @@ class AuditoryModel:
 
     def integrate(self, y3: np.ndarray) -> np.ndarray:
         """Rectify, leaky-integrate and sample y3 (128, n) -> spectrogram (N, 128) float64."""
-        s = np.maximum(y3, 0).reshape(N_CHANNELS, self.n_frames, self.frame) @ self.weights
+        return self.integrate_linear(np.maximum(y3, 0))
+
+    def integrate_linear(self, z: np.ndarray) -> np.ndarray:
+        """The integrate() stage without its rectifier, a linear map: z (128, n) -> (N, 128) float64."""
+        s = z.reshape(N_CHANNELS, self.n_frames, self.frame) @ self.weights
         return leaky_integrate(s, self.alpha, self.frame).T
 
     def integrate_adjoint(self, g: np.ndarray, y3: np.ndarray) -> np.ndarray:
         """Gradient wrt y3 (128, n) of <g, integrate(y3)> for g (N, 128)."""
         g = np.asarray(g, dtype=np.float64).T
         if self.decay:  # adjoint of the causal recursion: the same recursion run backwards in time
-            g = lfilter([1.0], [1.0, -self.decay], g[:, ::-1], axis=1)[:, ::-1]
+            g = frame_recursion(g, self.decay, reverse=True)
         g = np.clip(g, -1e30, 1e30).astype(np.float32)  # float32 from here on: keep it finite
         gy = (g[:, :, None] * self.weights[None, None, :]).reshape(N_CHANNELS, self.n)
         return gy * (y3 > 0)

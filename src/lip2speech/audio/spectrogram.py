@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import scipy.fft
-from scipy.signal import lfilter
 
 from ..errors import Lip2SpeechError
 from .filterbank import DESIGN_FS, N_CHANNELS, Filterbank, lip2speech_filters
@@ -36,10 +35,21 @@ def frame_weights(frame: int, alpha: float) -> np.ndarray:
     return np.full(frame, 1.0 / frame, np.float32)
 
 
+def frame_recursion(x: np.ndarray, decay: float, reverse: bool = False) -> np.ndarray:
+    """y[:, n] = x[:, n] + decay * y[:, n - 1] along axis 1 (n + 1 if reverse), float64: a one-pole filter over
+    frames, looped in numpy (a few hundred frames) so that speak need not import scipy.signal (~2 s)."""
+    y = np.array(x, dtype=np.float64)
+    cols = range(y.shape[1] - 2, -1, -1) if reverse else range(1, y.shape[1])
+    step = 1 if reverse else -1
+    for n in cols:
+        y[:, n] += decay * y[:, n + step]
+    return y
+
+
 def leaky_integrate(sums: np.ndarray, alpha: float, frame: int) -> np.ndarray:
     """Carry the leaky integrator across frames: sums (channels, N) of frame_weights -> its state at every frame
     end (the decay over one frame is alpha^frame); alpha = 0 leaves the frame averages."""
-    return lfilter([1.0], [1.0, -(alpha**frame)], sums, axis=1) if alpha else sums
+    return frame_recursion(sums, alpha**frame) if alpha else sums
 
 
 def frame_params(fs: float, frame_ms: float, time_constant_ms: float) -> tuple[int, float]:
@@ -122,6 +132,8 @@ def frame_sums(
             c1 = min(c0 + CHUNK, len(bank))
             y = haircell(scipy.fft.irfft(X[None, :] * H[c0:c1], n_fft, axis=1)[:, hist:], factor)
             if factor != -2:  # hair-cell membrane low-pass, state carried across blocks
+                from scipy.signal import lfilter
+
                 y, zi[c0:c1] = lfilter([1.0], [1.0, -beta], y, axis=1, zi=zi[c0:c1])
                 y = y.astype(np.float32)
             if prev is not None:

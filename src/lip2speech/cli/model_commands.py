@@ -85,8 +85,9 @@ def speak_cmd(
                              "<name>.wav. The rate is the model's (8 kHz published systems, 16 kHz grid-s1)."),
     out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
                                              "a folder for several videos)."),
-    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations (default 2: "
-                                         "as clear as 20 on model output, at a fraction of the time)."),
+    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations, conjugate "
+                                         "gradients (default 2: as clear as 20 of L-BFGS on model output, at a "
+                                         "fraction of the time)."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -102,7 +103,8 @@ def speak_cmd(
     res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo)
     speech = sum(c["seconds"] for c in res["clips"])
     work = sum(sum(c["times"].values()) for c in res["clips"])
-    typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['startup_s']:.2f} s);"
+    typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['model_s']:.2f} s, "
+               f"face models {res['face_models_s']:.2f} s);"
                f" {len(res['clips'])} clip(s), {speech:.2f} s of speech in {work:.2f} s"
                + (f"; {len(res['failures'])} failed" if res["failures"] else ""))
     if not res["clips"]:

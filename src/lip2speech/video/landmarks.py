@@ -54,6 +54,12 @@ def face_detector():
     return dlib.get_frontal_face_detector()
 
 
+def load_face_models() -> None:
+    """Build the face detector and load the landmark model now (~1-2 s, once per process), not in the first video."""
+    face_detector()
+    shape_predictor()
+
+
 def to_grey(frame: np.ndarray) -> np.ndarray:
     """A uint8 grey (H, W) image from a grey or RGB frame."""
     if frame.ndim == 3:
