@@ -97,6 +97,17 @@ def test_evaluate_run_writes_csv_and_summary_that_agree(fake_run):
     stamp = (out / "summary.json").stat().st_mtime_ns
     E.evaluate_run(run, "test", opts, show_progress=False)
     assert (out / "summary.json").stat().st_mtime_ns == stamp
+    # another inversion is another evaluation: recomputed, and the options say which
+    E.evaluate_run(run, "test", E.EvalOptions(**{**opts.__dict__, "invert_method": "cg"}), show_progress=False)
+    assert E.load_summary(out)["options"]["invert_method"] == "cg"
+    # a summary from before the option existed was made with lbfgs: still up to date for lbfgs
+    import lip2speech.eval_folder as EF
+
+    old = json.loads((out / "summary.json").read_text())
+    old["options"] = {k: v for k, v in old["options"].items() if k != "invert_method"}
+    (out / "summary.json").write_text(json.dumps(old))
+    assert EF.up_to_date(out, run, opts, None)
+    assert not EF.up_to_date(out, run, E.EvalOptions(**{**opts.__dict__, "invert_method": "cg"}), None)
 
 
 def test_unknown_split_is_a_clear_error(fake_run):

@@ -23,6 +23,7 @@ class EvalOptions:
     waveform: bool = True  # STOI, ESTOI, PESQ and word accuracy (needs inversion to audio)
     asr: bool = True  # word accuracy by pocketsphinx on the reconstruction and on the original
     invert_iters: int | None = None  # iterations of the spectrogram inversion (None: its default)
+    invert_method: str = "lbfgs"  # the inversion: lbfgs (20 iterations by default) or cg (speak's, 2)
     max_utterances: int | None = None  # evaluate only the first N keys of the split (sorted)
     waveform_utterances: int | None = None  # waveform metrics on only the first N of those (corr2 on all)
     samples: int = 2  # utterances saved for the report (spectrograms, audio, video)
@@ -82,14 +83,16 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     return {m: mean_ci([float(r[m]) for r in rows]) for m in METRICS}
 
 
-def invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = DEFAULT_FS) -> np.ndarray:
+def invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = DEFAULT_FS, method: str = "lbfgs") -> np.ndarray:
+    """Waveform (float64 at fs Hz) of a spectrogram (N, 128) by the inversion `method` with n_iter iterations."""
     from .audio import invert_auditory_spectrogram
 
-    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=n_iter, seed=seed),
-                      dtype=np.float64)
+    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=n_iter, seed=seed,
+                                                  method=method), dtype=np.float64)
 
 
-def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> tuple[np.ndarray, str]:
+def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int,
+                    method: str = "lbfgs") -> tuple[np.ndarray, str]:
     """The original waveform (at item['fs'], default 8 kHz) of an item from its source file when it has one,
     else the inversion of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
     fs = int(item.get("fs", DEFAULT_FS))
@@ -98,15 +101,15 @@ def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int) -> t
         from .audio import load_audio
 
         return np.asarray(load_audio(src, fs=fs), dtype=np.float64), "original"
-    return invert(item["aud"], n_iter, seed, fs), "inverted target"
+    return invert(item["aud"], n_iter, seed, fs, method), "inverted target"
 
 
 def waveform_job(args: tuple) -> dict[str, Any]:
     """Worker: inversion of the prediction (and reference) + all metrics of one utterance."""
     key, item_like, pred, ae, opts = args
-    wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed)
+    wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed, opts.invert_method)
     fs = int(item_like.get("fs", DEFAULT_FS))
-    wav_pred = invert(pred, opts.invert_iters, opts.seed, fs)
+    wav_pred = invert(pred, opts.invert_iters, opts.seed, fs, opts.invert_method)
     row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, fs, opts.asr)
     row.update(key=key, reference=ref_kind, wav_ref=wav_ref.astype(np.float32), wav_pred=wav_pred.astype(np.float32))
     return row

@@ -31,6 +31,8 @@ def evaluate_cmd(
         None, "--corpus", help="Corpus the features came from: STOI/PESQ/ASR against the original recordings "
                                "(default: against the inverted target spectrogram)."),
     invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
+    invert_method: str = typer.Option("lbfgs", "--invert-method", help="Spectrogram inversion: lbfgs (default, 20 "
+                                      "iterations) or cg (speak's, 2 iterations)."),
     max_utterances: Optional[int] = typer.Option(None, "--max-utterances", help="Evaluate only the first N."),
     waveform_utterances: Optional[int] = typer.Option(
         None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
@@ -49,7 +51,10 @@ def evaluate_cmd(
         raise Lip2SpeechError("give --split or --features, not both")
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
-    opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, max_utterances=max_utterances,
+    if invert_method not in ("lbfgs", "cg"):
+        raise Lip2SpeechError(f"unknown --invert-method {invert_method!r} (choose lbfgs or cg)")
+    opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, invert_method=invert_method,
+                       max_utterances=max_utterances,
                        waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
     out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
                        speakers=speaker_list(speakers) or None, self_normalise=self_normalise)
