@@ -66,6 +66,10 @@ def main() -> None:
         ("L-BFGS 8 it, sine start", dict(method="lbfgs", n_iter=8, filters=nsl)),
         ("L-BFGS 20 it, sine start", dict(method="lbfgs", n_iter=20, filters=nsl)),
         ("L-BFGS 30 it, sine start", dict(method="lbfgs", n_iter=30, filters=nsl)),
+        ("L-BFGS 2 it, sine start", dict(method="lbfgs", n_iter=2, filters=nsl)),
+        ("CG 2 it (speak), sine start", dict(method="cg", n_iter=2, filters=nsl)),
+        ("CG 8 it, sine start", dict(method="cg", n_iter=8, filters=nsl)),
+        ("CG 20 it, sine start", dict(method="cg", n_iter=20, filters=nsl)),
         ("default call (own bank, 20 it)", dict()),
     ]
     print("\ninversion of the NSL spectrograms   time/clip (wall/CPU)   CPU speed-up   filterbank passes"

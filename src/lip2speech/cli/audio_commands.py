@@ -70,8 +70,8 @@ def audspec(
 def resynth(
     inputs: list[Path] = typer.Argument(..., help="Saved spectrograms (.npy, or .npz with 'aud'), or audio/video files."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .wav (one input) or folder (several: <name>.wav)."),
-    iters: Optional[int] = typer.Option(None, "--iters", help="Iterations: the quality/time knob (default 20 lbfgs, 30 nsl)."),
-    method: str = typer.Option("lbfgs", "--method", help="lbfgs (default: better quality than nsl at the same cost) or nsl (NSL aud2wav projection)."),
+    iters: Optional[int] = typer.Option(None, "--iters", help="Iterations: the quality/time knob (default 20 lbfgs, 2 cg, 30 nsl)."),
+    method: str = typer.Option("lbfgs", "--method", help="lbfgs (default: better quality than nsl at the same cost), cg (conjugate gradients, exact line search: best for few iterations) or nsl (NSL aud2wav projection)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starting waveform."),
     fs: int = typer.Option(8000, "--fs", help="Sample rate of the spectrogram and the WAV (Hz)."),
     nsl_table: Optional[Path] = typer.Option(None, "--nsl-table", help="NSL aud24.mat filters instead of lip2speech's own."),
