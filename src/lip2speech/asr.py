@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Sequence
 
 import numpy as np
@@ -27,15 +26,19 @@ def grid_jsgf() -> str:
     return "#JSGF V1.0;\ngrammar grid;\n" + "\n".join(rules) + f"\npublic <sentence> = {sentence};\n"
 
 
-@functools.lru_cache(maxsize=1)
 def _decoder():  # type: ignore[no-untyped-def]
-    """One pocketsphinx decoder per process (0.1 s to build), searching the GRID grammar."""
+    """A fresh pocketsphinx decoder searching the GRID grammar (~0.1 s to build). Fresh for every utterance:
+    a decoder carries its cepstral mean and noise estimate from one utterance to the next, so a reused one
+    made a clip's words depend on what it had heard before (the original's score on the system evaluated)."""
     from pocketsphinx import Decoder
 
     decoder = Decoder(lm=None, samprate=ASR_FS, loglevel="FATAL")
-    decoder.add_jsgf_string("grid", grid_jsgf())
+    decoder.add_jsgf_string("grid", _GRAMMAR)
     decoder.activate_search("grid")
     return decoder
+
+
+_GRAMMAR = grid_jsgf()
 
 
 def _to_int16(audio: np.ndarray, fs: int) -> np.ndarray:
