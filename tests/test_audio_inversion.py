@@ -91,6 +91,9 @@ def test_zero_and_negative_spectrograms():
         (np.ones((10, 128)), {"fs": 11025}, "16 kHz"),
         (np.ones((10, 128)), {"method": "magic"}, "method"),
         (np.ones((10, 128)), {"n_iter": -1}, "n_iter"),
+        (np.ones((10, 128)), {"init": "chirp"}, "harmonic"),
+        (np.ones((10, 128)), {"init": "harmonic", "f0": 0.0}, "f0"),
+        (np.ones((10, 128)), {"init": "harmonic", "f0": 9000.0}, "harmonic"),
     ],
 )
 def test_bad_spectrograms(aud, kwargs, match):
@@ -124,3 +127,46 @@ def test_scale_free(short_target):
         y = invert_auditory_spectrogram(aud * k, n_iter=5)
         assert np.all(np.isfinite(y))
         np.testing.assert_allclose(y / k, ref, rtol=1e-3, atol=1e-3 * np.abs(ref).max())
+
+
+def _band_envelope(x: np.ndarray, fs: int, lo: float, hi: float, frame: int) -> np.ndarray:
+    """Per-frame energy of x between lo and hi Hz (Hann-windowed frames, half overlap)."""
+    win = np.hanning(frame)
+    frames = np.lib.stride_tricks.sliding_window_view(x, frame)[:: frame // 2] * win
+    spec = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    f = np.fft.rfftfreq(frame, 1 / fs)
+    return spec[:, (f >= lo) & (f < hi)].sum(axis=1)
+
+
+def test_harmonic_start_is_a_steady_voice():
+    from lip2speech.audio.inversion import harmonic_start, sine_start
+
+    flat = np.ones((100, 128))  # a smooth, stationary spectrogram: what a model predicts at its blurriest
+    x = harmonic_start(flat, 128, 16000, f0=80.0)
+    period = 200  # samples of 1/80 s at 16 kHz
+    assert x.shape == (12800,) and abs(x.std() - 1) < 1e-9
+    assert np.allclose(x[1000:-1000], x[1000 + period:-1000 + period], atol=1e-6)  # periodic at f0
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(x.size, 1 / 16000)
+    assert spec[np.isclose(f % 80.0, 0) | np.isclose(f % 80.0, 80.0)].sum() > 0.999 * spec.sum()  # harmonics only
+    # band envelopes (1/3 octave, 25 ms frames, about as STOI sees them) fluctuate far less than the channel
+    # sinusoids' beats do
+    s = sine_start(flat, 128, 16000)
+    for lo in (400.0, 1000.0, 2500.0):
+        hi = lo * 2 ** (1 / 3)
+        e_h, e_s = (_band_envelope(v[1000:-1000], 16000, lo, hi, 400) for v in (x, s))
+        assert e_h.std() / e_h.mean() < 0.3 * (e_s.std() / e_s.mean())
+
+
+def test_harmonic_start_follows_the_spectrogram_and_inverts():
+    from lip2speech.audio.inversion import harmonic_start
+
+    rng = np.random.default_rng(1)
+    t = np.arange(16000) / 16000
+    x = np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.3 * rng.standard_normal(t.size)
+    aud = auditory_spectrogram(x, fs=16000)
+    x0 = harmonic_start(aud, 128, 16000)
+    assert corr2(auditory_spectrogram(x0, fs=16000), aud) > 0.6
+    y = invert_auditory_spectrogram(aud, fs=16000, n_iter=1, method="cg", init="harmonic")
+    assert np.all(np.isfinite(y)) and corr2(auditory_spectrogram(y, fs=16000), aud) > corr2(
+        auditory_spectrogram(x0, fs=16000), aud)

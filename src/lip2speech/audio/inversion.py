@@ -13,6 +13,8 @@ from .model import AuditoryModel
 from .spectrogram import DESIGN_FS, frame_params
 
 Method = Literal["lbfgs", "cg", "nsl"]
+Start = Literal["sine", "harmonic", "noise"]
+STARTS = ("sine", "harmonic", "noise")
 DEFAULT_ITERS = {"lbfgs": 20, "cg": 2, "nsl": 30}
 
 
@@ -35,29 +37,56 @@ def check_spectrogram(aud: np.ndarray) -> np.ndarray:
     return np.maximum(aud, 0.0)
 
 
-def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0) -> np.ndarray:
-    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance.
-
-    The envelope is aud interpolated linearly between frame centres (held before the first and after the last).
-    """
-    rng = np.random.default_rng(seed)
-    n_frames = aud.shape[0]
-    cf = centre_frequencies(fs)
-    phase = rng.uniform(0.0, 2 * np.pi, N_CHANNELS)
+def _sinusoids(amp: np.ndarray, freqs: np.ndarray, phase: np.ndarray, frame: int, fs: float) -> np.ndarray:
+    """Sum of sinusoids at `freqs` (Hz) with starting phases `phase` and per-frame amplitudes amp (N, len(freqs)),
+    interpolated linearly between frame centres (held before the first and after the last): N * frame samples."""
+    n_frames = amp.shape[0]
     # Blocks of `frame` samples between successive frame centres (block m: from the centre of frame m-1 to that
     # of frame m; samples before the first centre are block 0), each a matrix product of complex phasors:
-    # x[m, tau] = Re sum_c env_c(m, tau) e^{i(w_c t_m + phi_c)} e^{i w_c tau / fs}, with env linear in tau.
+    # x[m, tau] = Re sum_k a_k(m, tau) e^{i(w_k t_m + phi_k)} e^{i w_k tau / fs}, with a linear in tau.
     half = frame // 2
     starts = half + frame * (np.arange(n_frames + 1) - 1)  # first sample of each block (block 0 starts before 0)
-    rot = np.exp(1j * ((2 * np.pi * np.outer(starts / fs, cf) + phase) % (2 * np.pi)))
+    rot = np.exp(1j * ((2 * np.pi * np.outer(starts / fs, freqs) + phase) % (2 * np.pi)))
     tau = np.arange(frame)
-    steps = np.exp(1j * 2 * np.pi * np.outer(cf, tau) / fs)  # (128, frame)
+    steps = np.exp(1j * 2 * np.pi * np.outer(freqs, tau) / fs)  # (K, frame)
     w = (tau + 0.5 - (frame - 2 * half) / 2) / frame  # interpolation weight of the later frame
-    env = np.concatenate([aud[:1], aud, aud[-1:]])  # frames -1 .. N, ends held
+    env = np.concatenate([amp[:1], amp, amp[-1:]])  # frames -1 .. N, ends held
     # float64 throughout: a few matrix products, cheap, and the start stays scale-free to rounding
     blocks = ((env[:-1] * rot) @ (steps * (1 - w))).real + ((env[1:] * rot) @ (steps * w)).real
-    x = blocks.ravel()[half : half + n_frames * frame]
-    return _unit(x)
+    return blocks.ravel()[half : half + n_frames * frame]
+
+
+def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0) -> np.ndarray:
+    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance."""
+    phase = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, N_CHANNELS)
+    return _unit(_sinusoids(aud, centre_frequencies(fs), phase, frame, fs))
+
+
+def harmonic_start(aud: np.ndarray, frame: int, fs: float, f0: float = 90.0, seed: int = 0) -> np.ndarray:
+    """Starting waveform of a steady voice: the harmonics of f0 Hz (random phases), each with the spectrogram's
+    envelope interpolated (over log frequency) at its frequency, unit variance.
+
+    Channel sinusoids (sine_start) a few Hz apart beat against each other, so a smooth spectrogram (a model's
+    prediction, without harmonic detail) becomes a noise-like signal whose band envelopes fluctuate at random;
+    harmonics of one f0 beat only at multiples of f0, above the envelope rates that intelligibility depends on.
+    """
+    if not f0 > 0:
+        raise Lip2SpeechError(f"f0 must be > 0 Hz, got {f0}")
+    cf = centre_frequencies(fs)
+    fk = f0 * np.arange(1, int(fs / 2 / f0) + 1)
+    fk = fk[(fk >= cf[0] / 1.1) & (fk <= min(0.98 * fs / 2, 1.1 * cf[-1]))]
+    if fk.size == 0:
+        raise Lip2SpeechError(f"f0 {f0} Hz has no harmonic between {cf[0]:.0f} and {cf[-1]:.0f} Hz")
+    log_cf, log_fk = np.log(cf), np.log(fk)
+    j = np.clip(np.searchsorted(log_cf, log_fk) - 1, 0, N_CHANNELS - 2)
+    w = np.clip((log_fk - log_cf[j]) / (log_cf[j + 1] - log_cf[j]), 0.0, 1.0)
+    cols = np.arange(fk.size)
+    interp = np.zeros((N_CHANNELS, fk.size))
+    interp[j, cols], interp[j + 1, cols] = 1 - w, w
+    # the same power per Hz as one sinusoid per channel: channels are 2^(1/24) apart, harmonics f0 apart
+    density = np.sqrt(f0 / (fk * (2 ** (1 / 24) - 1)))
+    phase = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, fk.size)
+    return _unit(_sinusoids((aud @ interp) * density, fk, phase, frame, fs))
 
 
 def nsl_projection(
@@ -195,7 +224,8 @@ def invert_auditory_spectrogram(
     n_iter: int | None = None,
     seed: int = 0,
     method: Method = "lbfgs",
-    init: Literal["sine", "noise"] = "sine",
+    init: Start = "sine",
+    f0: float = 90.0,
     filters: Filterbank | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
@@ -205,14 +235,16 @@ def invert_auditory_spectrogram(
     sinusoidal start; method="cg" (2): conjugate gradients on the same error, an exact line search per iteration
     (about half the cost of an L-BFGS iteration); method="nsl": the NSL toolbox's iterative projection (30
     iterations from noise in NSL).
+    init is the starting waveform: "sine" (each channel's CF sinusoid: best for true spectrograms), "harmonic"
+    (the harmonics of one f0 Hz, a steady voice: better for smooth predicted ones, `speak`'s), or "noise".
     n_iter is the quality/time knob. The waveform keeps the level implied by aud (unit variance for
     spectrograms of NSL-normalised input). An all-zero spectrogram gives silence.
     """
     aud = check_spectrogram(aud)
     if method not in DEFAULT_ITERS:
         raise Lip2SpeechError(f"unknown inversion method {method!r} (choose lbfgs, cg or nsl)")
-    if init not in ("sine", "noise"):
-        raise Lip2SpeechError(f"unknown inversion start {init!r} (choose sine or noise)")
+    if init not in STARTS:
+        raise Lip2SpeechError(f"unknown inversion start {init!r} (choose {', '.join(STARTS)})")
     n_iter = DEFAULT_ITERS[method] if n_iter is None else int(n_iter)
     if n_iter < 0:
         raise Lip2SpeechError(f"n_iter must be >= 0, got {n_iter}")
@@ -225,6 +257,8 @@ def invert_auditory_spectrogram(
     model = AuditoryModel(lip2speech_filters() if filters is None else filters, aud.shape[0], frame, alpha)
     if init == "sine":
         x0 = sine_start(aud, frame, fs, seed)
+    elif init == "harmonic":
+        x0 = harmonic_start(aud, frame, fs, f0, seed)
     else:
         x0 = _unit(np.random.default_rng(seed).standard_normal(n))
     run = {"lbfgs": lbfgs_inversion, "cg": cg_inversion, "nsl": nsl_projection}[method]
