@@ -108,6 +108,7 @@ def test_evaluate_run_writes_csv_and_summary_that_agree(fake_run):
     (out / "summary.json").write_text(json.dumps(old))
     assert EF.up_to_date(out, run, opts, None)
     assert not EF.up_to_date(out, run, E.EvalOptions(**{**opts.__dict__, "invert_method": "cg"}), None)
+    assert not EF.up_to_date(out, run, E.EvalOptions(**{**opts.__dict__, "invert_start": "harmonic"}), None)
 
 
 def test_unknown_split_is_a_clear_error(fake_run):

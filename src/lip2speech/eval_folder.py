@@ -123,6 +123,6 @@ def up_to_date(out: Path, run_dir: Path, opts: EvalOptions, scope: dict[str, Any
     if not (summary_path.is_file() and ckpt.is_file() and summary_path.stat().st_mtime >= ckpt.stat().st_mtime):
         return False
     old = json.loads(summary_path.read_text())
-    # jobs: speed only; summaries from before invert_method was an option were all made with lbfgs
-    same = lambda o: {"invert_method": "lbfgs", **{k: v for k, v in (o or {}).items() if k != "jobs"}}  # noqa: E731
+    # jobs: speed only; an option a summary lacks (older than the option) was at its default
+    same = lambda o: {k: v for k, v in {**asdict(EvalOptions()), **(o or {})}.items() if k != "jobs"}  # noqa: E731
     return same(old.get("options")) == same(asdict(opts)) and old.get("scope") == scope

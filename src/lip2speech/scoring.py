@@ -23,7 +23,9 @@ class EvalOptions:
     waveform: bool = True  # STOI, ESTOI, PESQ and word accuracy (needs inversion to audio)
     asr: bool = True  # word accuracy by pocketsphinx on the reconstruction and on the original
     invert_iters: int | None = None  # iterations of the spectrogram inversion (None: its default)
-    invert_method: str = "lbfgs"  # the inversion: lbfgs (20 iterations by default) or cg (speak's, 2)
+    invert_method: str = "lbfgs"  # the inversion: lbfgs (20 iterations by default) or cg (speak's, 1)
+    invert_start: str = "sine"  # its starting waveform: sine (channel sinusoids) or harmonic (speak's)
+    invert_f0: float = 90.0  # the harmonic start's f0 in Hz
     max_utterances: int | None = None  # evaluate only the first N keys of the split (sorted)
     waveform_utterances: int | None = None  # waveform metrics on only the first N of those (corr2 on all)
     samples: int = 2  # utterances saved for the report (spectrograms, audio, video)
@@ -83,16 +85,16 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     return {m: mean_ci([float(r[m]) for r in rows]) for m in METRICS}
 
 
-def invert(aud: np.ndarray, n_iter: int | None, seed: int, fs: int = DEFAULT_FS, method: str = "lbfgs") -> np.ndarray:
-    """Waveform (float64 at fs Hz) of a spectrogram (N, 128) by the inversion `method` with n_iter iterations."""
+def invert(aud: np.ndarray, opts: EvalOptions, fs: int = DEFAULT_FS) -> np.ndarray:
+    """Waveform (float64 at fs Hz) of a spectrogram (N, 128) by the inversion the options choose."""
     from .audio import invert_auditory_spectrogram
 
-    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=n_iter, seed=seed,
-                                                  method=method), dtype=np.float64)
+    return np.asarray(invert_auditory_spectrogram(np.asarray(aud, np.float64), fs=fs, n_iter=opts.invert_iters,
+                                                  seed=opts.seed, method=opts.invert_method,
+                                                  init=opts.invert_start, f0=opts.invert_f0), dtype=np.float64)
 
 
-def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int,
-                    method: str = "lbfgs") -> tuple[np.ndarray, str]:
+def reference_audio(item: Mapping[str, Any], opts: EvalOptions) -> tuple[np.ndarray, str]:
     """The original waveform (at item['fs'], default 8 kHz) of an item from its source file when it has one,
     else the inversion of its spectrogram; returns (waveform, 'original' | 'inverted target')."""
     fs = int(item.get("fs", DEFAULT_FS))
@@ -101,15 +103,15 @@ def reference_audio(item: Mapping[str, Any], n_iter: int | None, seed: int,
         from .audio import load_audio
 
         return np.asarray(load_audio(src, fs=fs), dtype=np.float64), "original"
-    return invert(item["aud"], n_iter, seed, fs, method), "inverted target"
+    return invert(item["aud"], opts, fs), "inverted target"
 
 
 def waveform_job(args: tuple) -> dict[str, Any]:
     """Worker: inversion of the prediction (and reference) + all metrics of one utterance."""
     key, item_like, pred, ae, opts = args
-    wav_ref, ref_kind = reference_audio(item_like, opts.invert_iters, opts.seed, opts.invert_method)
+    wav_ref, ref_kind = reference_audio(item_like, opts)
     fs = int(item_like.get("fs", DEFAULT_FS))
-    wav_pred = invert(pred, opts.invert_iters, opts.seed, fs, opts.invert_method)
+    wav_pred = invert(pred, opts, fs)
     row = utterance_metrics(item_like["aud"], pred, ae, item_like.get("words", ()), wav_ref, wav_pred, fs, opts.asr)
     row.update(key=key, reference=ref_kind, wav_ref=wav_ref.astype(np.float32), wav_pred=wav_pred.astype(np.float32))
     return row

@@ -32,7 +32,10 @@ def evaluate_cmd(
                                "(default: against the inverted target spectrogram)."),
     invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
     invert_method: str = typer.Option("lbfgs", "--invert-method", help="Spectrogram inversion: lbfgs (default, 20 "
-                                      "iterations) or cg (speak's, 2 iterations)."),
+                                      "iterations) or cg (speak's, with --invert-iters 1)."),
+    invert_start: str = typer.Option("sine", "--invert-start", help="Inversion start: sine (channel sinusoids, "
+                                     "default) or harmonic (a steady voice at --invert-f0: speak's)."),
+    invert_f0: float = typer.Option(90.0, "--invert-f0", help="f0 of the harmonic start, Hz."),
     max_utterances: Optional[int] = typer.Option(None, "--max-utterances", help="Evaluate only the first N."),
     waveform_utterances: Optional[int] = typer.Option(
         None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
@@ -53,7 +56,12 @@ def evaluate_cmd(
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
     if invert_method not in ("lbfgs", "cg"):
         raise Lip2SpeechError(f"unknown --invert-method {invert_method!r} (choose lbfgs or cg)")
+    if invert_start not in ("sine", "harmonic"):
+        raise Lip2SpeechError(f"unknown --invert-start {invert_start!r} (choose sine or harmonic)")
+    if not invert_f0 > 0:
+        raise Lip2SpeechError(f"--invert-f0 must be > 0 Hz, got {invert_f0}")
     opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, invert_method=invert_method,
+                       invert_start=invert_start, invert_f0=invert_f0,
                        max_utterances=max_utterances,
                        waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
     out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
