@@ -82,7 +82,7 @@ def main() -> None:
         if feats[fs] is None:
             raise SystemExit(f"--features{fs // 1000} is needed for the {fs // 1000} kHz variants")
         if not (feats[fs] / "features.json").is_file():
-            print(f"preparing {args.corpus} at {fs} Hz into {feats[fs]}", flush=True)
+            print(f"preparing {args.corpus} at {fs} kHz into {feats[fs]}", flush=True)
             print(prepare(args.corpus, feats[fs], jobs=args.jobs, fs=fs * 1000).summary(), flush=True)
     opts = EvalOptions(waveform_utterances=args.eval_utterances, invert_iters=args.iterations, jobs=args.jobs,
                        samples=2)

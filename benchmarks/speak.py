@@ -3,7 +3,7 @@ model, inversion, write), its real-time factor in wall and in CPU time (the proc
 figure on a busy machine), and what fewer inversion iterations cost in STOI.
 
     python benchmarks/speak.py --model grid-s1 --videos ../shared/data/grid-s1/s1/bbaf5a.mpg ... \
-        [--iterations cg:2,lbfgs:2,cg:1] [--long 20]
+        [--iterations cg:1:harmonic,cg:2:sine] [--long 20]
 
 Runs in a fresh process pinned to one thread (OMP/MKL/torch), so the start-up is what a user pays.
 `--long S` also speaks an S-second video made by concatenating the given clips.
@@ -22,24 +22,18 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import numpy as np, torch
+import torch
 torch.set_num_threads(1)
-from lip2speech.speak import reconstruct_clip
-from lip2speech.inference import load_run
+from lip2speech.speak import speak_many
 t1 = time.perf_counter()
-rec = load_run(sys.argv[1])
-t2 = time.perf_counter()
-from lip2speech.video.landmarks import load_face_models
-load_face_models()
-t3 = time.perf_counter()
-out = {"imports_s": t1 - t0, "model_s": t2 - t1, "face_models_s": t3 - t2, "clips": []}
-for video in sys.argv[4:]:
-    c0 = time.process_time()
-    method, iters = sys.argv[3].split(":")
-    info = reconstruct_clip(rec, video, sys.argv[2] + "/" + video.rsplit("/", 1)[-1] + ".wav", None,
-                            int(iters), method=method)
-    out["clips"].append({"video": video, "seconds": info["seconds"], "times": info["times"],
-                         "cpu_s": time.process_time() - c0, "words": info["words"], "wav": info["wav"]})
+method, iters, *start = sys.argv[3].split(":")
+res = speak_many(sys.argv[1], sys.argv[4:], sys.argv[2], n_iter=int(iters), method=method, log=lambda line: None,
+                 start=start[0] if start else None)
+if res["failures"]:
+    raise SystemExit("\n".join(res["failures"]))
+out = {"imports_s": t1 - t0, "model_s": res["model_s"], "face_models_s": res["face_models_s"],
+       "clips": [{"video": c["source"], "seconds": c["seconds"], "times": c["times"], "cpu_s": c["cpu_s"],
+                  "words": c["words"], "wav": c["wav"]} for c in res["clips"]]}
 print("RESULT " + json.dumps(out))
 """
 
@@ -88,8 +82,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="grid-s1")
     ap.add_argument("--videos", nargs="+", required=True)
-    ap.add_argument("--iterations", default="cg:2,lbfgs:2,cg:1",
-                    help="inversions to time, METHOD:N or N (speak's method), comma-separated")
+    ap.add_argument("--iterations", default="cg:1:harmonic,cg:2:sine",
+                    help="inversions to time, METHOD:N[:START] or N (speak's method and start), comma-separated")
     ap.add_argument("--long", type=float, default=0.0)
     ap.add_argument("--out", type=Path, default=Path("/tmp/lip2speech-speak-bench"))
     args = ap.parse_args()

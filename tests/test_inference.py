@@ -80,3 +80,14 @@ def test_speak_writes_audio_and_video_even_with_lost_faces(run, grid_dir, tmp_pa
         speak(out, noise, tmp_path / "n.wav")
     with pytest.raises(Lip2SpeechError, match="autoencoder run"):
         speak(load_run(out).meta["autoencoder_run"], holed, tmp_path / "x.wav")
+
+
+@pytest.mark.parametrize("args, match", [(["--start", "chirp"], "unknown --start"), (["--f0", "0"], "--f0")])
+def test_speak_rejects_a_bad_inversion_start(tmp_path, args, match):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+
+    res = CliRunner().invoke(app, ["speak", "--model", "grid-s1", str(tmp_path / "v.mpg"), "--out", str(tmp_path / "o.wav"),
+                              *args])
+    assert res.exit_code != 0 and match in str(res.exception) + res.output

@@ -216,6 +216,11 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
     assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()
     assert set(res["clips"][0]["times"]) == {"decode", "lips", "model", "inversion", "write"}
+    assert 0 < res["clips"][0]["cpu_s"]
+    # the inversion's start is a choice: channel sinusoids give other audio from the same spectrogram
+    sine = speak_many(run, videos[:1], tmp_path / "sine.wav", start="sine", log=lambda s: None)["clips"][0]
+    assert np.array_equal(sine["spectrogram"], res["clips"][0]["spectrogram"])
+    assert not np.allclose(sine["wave"], res["clips"][0]["wave"])
     # a `lip2speech lips` file stands for its video: the same lips, no decoding or landmarks
     from lip2speech.lips import extract_lips
 

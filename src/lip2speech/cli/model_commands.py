@@ -86,8 +86,11 @@ def speak_cmd(
     out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
                                              "a folder for several videos)."),
     n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations, conjugate "
-                                         "gradients (default 2: as clear as 20 of L-BFGS on model output, at a "
+                                         "gradients (default 1: clearer than 20 of L-BFGS on model output, at a "
                                          "fraction of the time)."),
+    start: str = typer.Option("harmonic", "--start", help="Inversion start: harmonic (a steady voice at --f0, "
+                              "default: clearer from a model's smooth spectrogram) or sine (channel sinusoids)."),
+    f0: float = typer.Option(90.0, "--f0", help="Pitch of the harmonic start, Hz."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -99,8 +102,12 @@ def speak_cmd(
     videos = inputs if model is not None else inputs[1:]
     if not videos:
         raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
+    if start not in ("harmonic", "sine"):
+        raise Lip2SpeechError(f"unknown --start {start!r} (choose harmonic or sine)")
+    if not f0 > 0:
+        raise Lip2SpeechError(f"--f0 must be > 0 Hz, got {f0}")
     t_import = time.perf_counter() - t0
-    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo)
+    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, start=start, f0=f0)
     speech = sum(c["seconds"] for c in res["clips"])
     work = sum(sum(c["times"].values()) for c in res["clips"])
     typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['model_s']:.2f} s, "
