@@ -46,15 +46,23 @@ class Filterbank:
 
 
 def _responses(bs: tuple[np.ndarray, ...], as_: tuple[np.ndarray, ...], n_fft: int) -> np.ndarray:
-    # B(e^jw)/A(e^jw) evaluated by zero-padded FFTs of the coefficient vectors: exact and vectorised.
+    # B(e^jw)/A(e^jw) on the rfft grid as matrix products of the coefficients with the powers e^{-jwk}, k < order
+    # (the same values as zero-padded FFTs of the coefficients, which cost ~4 s for a 20 s signal); in blocks of
+    # frequencies so that no (129, n_fft) complex128 temporaries are made.
     order = max(len(b) for b in bs + as_)
     B = np.zeros((len(bs), order))
     A = np.zeros((len(bs), order))
     for i, (b, a) in enumerate(zip(bs, as_)):
         B[i, : len(b)] = b
         A[i, : len(a)] = a
-    H = scipy.fft.rfft(B, n_fft, axis=1) / scipy.fft.rfft(A, n_fft, axis=1)
-    return H.astype(np.complex64)
+    n_freq = n_fft // 2 + 1
+    out = np.empty((len(bs), n_freq), dtype=np.complex64)
+    k = np.arange(order)
+    for lo in range(0, n_freq, 8192):
+        w = 2 * np.pi * np.arange(lo, min(lo + 8192, n_freq)) / n_fft
+        powers = np.exp(-1j * np.outer(k, w))
+        out[:, lo : lo + w.size] = (B @ powers) / (A @ powers)
+    return out
 
 
 def centre_frequencies(fs: float = 8000.0, n: int = N_CHANNELS) -> np.ndarray:
