@@ -14,6 +14,7 @@ from .spectrogram import DESIGN_FS, frame_params
 
 Method = Literal["lbfgs", "cg", "nsl"]
 Start = Literal["sine", "harmonic", "noise"]
+PIECE_FRAMES, OVERLAP_FRAMES = 512, 32  # long spectrograms: pieces of 4.1 s cross-faded over 0.26 s (8 ms frames)
 STARTS = ("sine", "harmonic", "noise")
 DEFAULT_ITERS = {"lbfgs": 20, "cg": 2, "nsl": 30}
 
@@ -37,15 +38,17 @@ def check_spectrogram(aud: np.ndarray) -> np.ndarray:
     return np.maximum(aud, 0.0)
 
 
-def _sinusoids(amp: np.ndarray, freqs: np.ndarray, phase: np.ndarray, frame: int, fs: float) -> np.ndarray:
-    """Sum of sinusoids at `freqs` (Hz) with starting phases `phase` and per-frame amplitudes amp (N, len(freqs)),
-    interpolated linearly between frame centres (held before the first and after the last): N * frame samples."""
+def _sinusoids(amp: np.ndarray, freqs: np.ndarray, phase: np.ndarray, frame: int, fs: float,
+               offset: int = 0) -> np.ndarray:
+    """Sum of sinusoids at `freqs` (Hz) with phases `phase` at sample 0 and per-frame amplitudes amp (N, len(freqs)),
+    interpolated linearly between frame centres (held before the first and after the last): N * frame samples,
+    the first of them at sample `offset` (so that the pieces of a long signal join up in phase)."""
     n_frames = amp.shape[0]
     # Blocks of `frame` samples between successive frame centres (block m: from the centre of frame m-1 to that
     # of frame m; samples before the first centre are block 0), each a matrix product of complex phasors:
     # x[m, tau] = Re sum_k a_k(m, tau) e^{i(w_k t_m + phi_k)} e^{i w_k tau / fs}, with a linear in tau.
     half = frame // 2
-    starts = half + frame * (np.arange(n_frames + 1) - 1)  # first sample of each block (block 0 starts before 0)
+    starts = offset + half + frame * (np.arange(n_frames + 1) - 1)  # first sample of each block (block 0: before 0)
     rot = np.exp(1j * ((2 * np.pi * np.outer(starts / fs, freqs) + phase) % (2 * np.pi)))
     tau = np.arange(frame)
     steps = np.exp(1j * 2 * np.pi * np.outer(freqs, tau) / fs)  # (K, frame)
@@ -56,13 +59,15 @@ def _sinusoids(amp: np.ndarray, freqs: np.ndarray, phase: np.ndarray, frame: int
     return blocks.ravel()[half : half + n_frames * frame]
 
 
-def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0) -> np.ndarray:
-    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance."""
+def sine_start(aud: np.ndarray, frame: int, fs: float, seed: int = 0, offset: int = 0) -> np.ndarray:
+    """Starting waveform: each channel's CF sinusoid (random phase) with the channel's frame envelope, unit variance;
+    `offset`: the first sample's index in a longer signal."""
     phase = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, N_CHANNELS)
-    return _unit(_sinusoids(aud, centre_frequencies(fs), phase, frame, fs))
+    return _unit(_sinusoids(aud, centre_frequencies(fs), phase, frame, fs, offset))
 
 
-def harmonic_start(aud: np.ndarray, frame: int, fs: float, f0: float = 90.0, seed: int = 0) -> np.ndarray:
+def harmonic_start(aud: np.ndarray, frame: int, fs: float, f0: float = 90.0, seed: int = 0,
+                   offset: int = 0) -> np.ndarray:
     """Starting waveform of a steady voice: the harmonics of f0 Hz (random phases), each with the spectrogram's
     envelope interpolated (over log frequency) at its frequency, unit variance.
 
@@ -86,7 +91,7 @@ def harmonic_start(aud: np.ndarray, frame: int, fs: float, f0: float = 90.0, see
     # the same power per Hz as one sinusoid per channel: channels are 2^(1/24) apart, harmonics f0 apart
     density = np.sqrt(f0 / (fk * (2 ** (1 / 24) - 1)))
     phase = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, fk.size)
-    return _unit(_sinusoids((aud @ interp) * density, fk, phase, frame, fs))
+    return _unit(_sinusoids((aud @ interp) * density, fk, phase, frame, fs, offset))
 
 
 def nsl_projection(
@@ -251,17 +256,39 @@ def invert_auditory_spectrogram(
     if fs <= 0 or not np.log2(fs / DESIGN_FS).is_integer():
         raise Lip2SpeechError(f"inversion needs a sample rate of 16 kHz * 2^k (e.g. 8000, 16000), got {fs}")
     frame, alpha = frame_params(fs, frame_ms, time_constant_ms)
-    n = aud.shape[0] * frame
-    if not np.any(aud > 0):
-        return np.zeros(n, dtype=np.float32)
-    model = AuditoryModel(lip2speech_filters() if filters is None else filters, aud.shape[0], frame, alpha)
-    if init == "sine":
-        x0 = sine_start(aud, frame, fs, seed)
-    elif init == "harmonic":
-        x0 = harmonic_start(aud, frame, fs, f0, seed)
-    else:
-        x0 = _unit(np.random.default_rng(seed).standard_normal(n))
+    bank = lip2speech_filters() if filters is None else filters
     run = {"lbfgs": lbfgs_inversion, "cg": cg_inversion, "nsl": nsl_projection}[method]
-    x = run(aud, model, n_iter, x0, progress)
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    return x.astype(np.float32)
+
+    def piece(start: int, stop: int) -> np.ndarray:
+        part = aud[start:stop]
+        if not np.any(part > 0):
+            return np.zeros(len(part) * frame)
+        model = AuditoryModel(bank, len(part), frame, alpha)
+        if init == "sine":
+            x0 = sine_start(part, frame, fs, seed, start * frame)
+        elif init == "harmonic":
+            x0 = harmonic_start(part, frame, fs, f0, seed, start * frame)
+        else:
+            x0 = _unit(np.random.default_rng([seed, start]).standard_normal(len(part) * frame))
+        return np.nan_to_num(run(part, model, n_iter, x0, progress), nan=0.0, posinf=0.0, neginf=0.0)
+
+    n_frames = aud.shape[0]
+    if n_frames <= PIECE_FRAMES + OVERLAP_FRAMES:
+        return piece(0, n_frames).astype(np.float32)
+    # A long spectrogram is inverted in pieces of PIECE_FRAMES that overlap by OVERLAP_FRAMES, cross-faded: the
+    # cost stays linear in its length (whole-signal arrays of 129 channels grow past the caches, and the memory
+    # of a minutes-long video would not fit), and the starts' phases run on across pieces.
+    out = np.zeros(n_frames * frame)
+    fade = np.linspace(0.0, 1.0, OVERLAP_FRAMES * frame + 2)[1:-1]
+    start = 0
+    while True:
+        stop = min(start + PIECE_FRAMES, n_frames)
+        x = piece(start, stop)
+        if start > 0:
+            x[: fade.size] *= fade
+        if stop < n_frames:
+            x[-fade.size :] *= fade[::-1]
+        out[start * frame : stop * frame] += x
+        if stop == n_frames:
+            return out.astype(np.float32)
+        start = stop - OVERLAP_FRAMES
