@@ -86,10 +86,11 @@ def speak_cmd(
     out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
                                              "a folder for several videos)."),
     n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations, conjugate "
-                                         "gradients (default 1: clearer than 20 of L-BFGS on model output, at a "
-                                         "fraction of the time)."),
+                                         "gradients (default 1: from the harmonic start, higher STOI than 20 of "
+                                         "L-BFGS on model output, at a fraction of the time)."),
     start: str = typer.Option("harmonic", "--start", help="Inversion start: harmonic (a steady voice at --f0, "
-                              "default: clearer from a model's smooth spectrogram) or sine (channel sinusoids)."),
+                              "default: higher STOI from a model's smooth spectrogram) or sine (channel sinusoids: "
+                              "the recogniser finds more words)."),
     f0: float = typer.Option(90.0, "--f0", help="Pitch of the harmonic start, Hz."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
