@@ -52,8 +52,9 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
   32 validated (model selection), 80 held out as the test set (listed in split.json). The scores below are on
   those 80 test clips, which the model never saw.
 - **Model**: gu2s, {params:,} parameters, shipped in float16; inputs Gabor pictures (40x80) and the seven Gabor
-  features per frame; output 128-channel auditory spectrogram at 8 ms (16 kHz NSL model), inverted by L-BFGS;
-  a CTC read-out of the 51 GRID words (the words read from the lips).
+  features per frame; output 128-channel auditory spectrogram at 8 ms (16 kHz NSL model); a CTC read-out of the
+  51 GRID words (the words read from the lips). Scored below with `evaluate`'s inversion (20 L-BFGS iterations
+  from the sine start); `speak` inverts with 1 conjugate-gradient iteration from the harmonic start (README).
 - **Training**: {run_summary['epochs']} epochs, {seconds / 60:.0f} min on one CPU core (configs/gu2s.yaml).
 - **Command**: `{cmd}`
 - **Commit**: {rev}
