@@ -173,6 +173,16 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     assert f"skipped: {okeys[1]}" in res.output and "eval-my-recordings" in res.output
     res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--split", "test"])
     assert res.exit_code != 0 and "not both" in str(res.exception)
+    # --speak-inversion: scored as speak inverts (recorded in the options); with an --invert-* option, an error
+    res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--no-waveform", "--speak-inversion"])
+    assert res.exit_code == 0, res.output
+    from lip2speech.speak import SPEAK_ITERS, SPEAK_START
+
+    options = E.load_summary(out)["options"]
+    assert (options["invert_method"], options["invert_iters"], options["invert_start"]) == ("cg", SPEAK_ITERS,
+                                                                                          SPEAK_START)
+    res = CliRunner().invoke(app, ["evaluate", str(run), "--speak-inversion", "--invert-iters", "3"])
+    assert res.exit_code != 0 and "not both" in str(res.exception)
     with pytest.raises(Lip2SpeechError, match="speakers not in the features folder: s9"):
         E.evaluate_run(run, options=opts, features=other, speakers=["s9"], show_progress=False)
     empty = tmp_path / "empty"

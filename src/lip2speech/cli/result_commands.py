@@ -36,6 +36,8 @@ def evaluate_cmd(
     invert_start: str = typer.Option("sine", "--invert-start", help="Inversion start: sine (channel sinusoids, "
                                      "default) or harmonic (a steady voice at --invert-f0: speak's)."),
     invert_f0: float = typer.Option(90.0, "--invert-f0", help="f0 of the harmonic start, Hz."),
+    speak_inversion: bool = typer.Option(False, "--speak-inversion", help="Invert as `speak` does (its method, "
+                                         "iterations, start and f0), instead of the --invert-* options."),
     max_utterances: Optional[int] = typer.Option(None, "--max-utterances", help="Evaluate only the first N."),
     waveform_utterances: Optional[int] = typer.Option(
         None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
@@ -54,6 +56,13 @@ def evaluate_cmd(
         raise Lip2SpeechError("give --split or --features, not both")
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
+    if speak_inversion and (invert_iters is not None or (invert_method, invert_start, invert_f0) != ("lbfgs", "sine",
+                                                                                                   90.0)):
+        raise Lip2SpeechError("give --speak-inversion or the --invert-* options, not both")
+    if speak_inversion:
+        from ..speak import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
+
+        invert_method, invert_iters, invert_start, invert_f0 = SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0
     if invert_method not in ("lbfgs", "cg"):
         raise Lip2SpeechError(f"unknown --invert-method {invert_method!r} (choose lbfgs or cg)")
     if invert_start not in ("sine", "harmonic"):
