@@ -24,7 +24,7 @@ from .video.landmarks import load_face_models
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
 #: Inversion of `speak`: 1 conjugate-gradient iteration from a steady voice at 90 Hz (the harmonic start;
 #: evaluate keeps 20 of L-BFGS from channel sinusoids). Chosen on grid-s1's 32 validation clips (README,
-#: "Intelligible speech"): STOI 0.563 against 0.534 for 2 iterations from the sinusoidal start.
+#: "Auditory spectrogram and inversion"): STOI 0.563 against 0.534 for 2 iterations from the sinusoidal start.
 SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0 = "cg", 1, "harmonic", 90.0
 
 
