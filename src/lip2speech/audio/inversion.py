@@ -269,7 +269,9 @@ def invert_auditory_spectrogram(
         elif init == "harmonic":
             x0 = harmonic_start(part, frame, fs, f0, seed, start * frame)
         else:
-            x0 = _unit(np.random.default_rng([seed, start]).standard_normal(len(part) * frame))
+            # the first piece (a whole short clip) draws the same noise as before inversion came in pieces
+            rng = np.random.default_rng(seed if start == 0 else [seed, start])
+            x0 = _unit(rng.standard_normal(len(part) * frame))
         return np.nan_to_num(run(part, model, n_iter, x0, progress), nan=0.0, posinf=0.0, neginf=0.0)
 
     n_frames = aud.shape[0]
