@@ -9,7 +9,8 @@ import typer
 
 from ..errors import Lip2SpeechError
 from .app import app
-from .options import GF_INPUT, SPLIT_PROTOCOL, is_rank_zero, speaker_list, variant_overrides, with_machine_options
+from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, is_rank_zero, speaker_list, variant_overrides,
+                      with_machine_options)
 
 
 @app.command("prepare")
@@ -103,10 +104,7 @@ def speak_cmd(
     videos = inputs if model is not None else inputs[1:]
     if not videos:
         raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
-    if start not in ("harmonic", "sine"):
-        raise Lip2SpeechError(f"unknown --start {start!r} (choose harmonic or sine)")
-    if not f0 > 0:
-        raise Lip2SpeechError(f"--f0 must be > 0 Hz, got {f0}")
+    check_inversion_start(start, f0, "--start", "--f0")
     t_import = time.perf_counter() - t0
     res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, start=start, f0=f0)
     speech = sum(c["seconds"] for c in res["clips"])

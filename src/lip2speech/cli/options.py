@@ -9,6 +9,16 @@ from typing import Any, Callable, Optional
 
 import typer
 
+from ..errors import Lip2SpeechError
+
+
+def check_inversion_start(start: str, f0: float, start_flag: str, f0_flag: str) -> None:
+    """One-line errors for an inversion start other than sine or harmonic, or an f0 (Hz) that is not > 0."""
+    if start not in ("sine", "harmonic"):
+        raise Lip2SpeechError(f"unknown {start_flag} {start!r} (choose sine or harmonic)")
+    if not f0 > 0:
+        raise Lip2SpeechError(f"{f0_flag} must be > 0 Hz, got {f0}")
+
 
 def speaker_list(speakers: Optional[list[str]]) -> list[str]:
     """Repeated and/or comma-separated speaker options ('-s s1,s2 -s s3') as one list."""

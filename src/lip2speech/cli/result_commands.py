@@ -9,7 +9,7 @@ import typer
 
 from ..errors import Lip2SpeechError
 from .app import app
-from .options import (GF_INPUT, SPLIT_PROTOCOL, csv_list,
+from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, csv_list,
                       is_rank_zero, speaker_list, variant_overrides, with_machine_options)
 
 
@@ -56,8 +56,9 @@ def evaluate_cmd(
         raise Lip2SpeechError("give --split or --features, not both")
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
-    if speak_inversion and (invert_iters is not None or (invert_method, invert_start, invert_f0) != ("lbfgs", "sine",
-                                                                                                   90.0)):
+    default = EvalOptions()
+    if speak_inversion and (invert_iters, invert_method, invert_start, invert_f0) != (
+            default.invert_iters, default.invert_method, default.invert_start, default.invert_f0):
         raise Lip2SpeechError("give --speak-inversion or the --invert-* options, not both")
     if speak_inversion:
         from ..speak import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
@@ -65,10 +66,7 @@ def evaluate_cmd(
         invert_method, invert_iters, invert_start, invert_f0 = SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0
     if invert_method not in ("lbfgs", "cg"):
         raise Lip2SpeechError(f"unknown --invert-method {invert_method!r} (choose lbfgs or cg)")
-    if invert_start not in ("sine", "harmonic"):
-        raise Lip2SpeechError(f"unknown --invert-start {invert_start!r} (choose sine or harmonic)")
-    if not invert_f0 > 0:
-        raise Lip2SpeechError(f"--invert-f0 must be > 0 Hz, got {invert_f0}")
+    check_inversion_start(invert_start, invert_f0, "--invert-start", "--invert-f0")
     opts = EvalOptions(waveform=waveform, invert_iters=invert_iters, invert_method=invert_method,
                        invert_start=invert_start, invert_f0=invert_f0,
                        max_utterances=max_utterances,
