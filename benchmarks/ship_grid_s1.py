@@ -103,7 +103,7 @@ def main() -> None:
     print(f"trained: {run_summary['epochs']} epochs ({time.perf_counter() - t0:.0f} s this session)", flush=True)
     opts = EvalOptions(waveform_utterances=args.eval_utterances, jobs=args.jobs, samples=2)
     test = load_summary(evaluate_run(run, "test", opts, corpus=args.corpus))
-    from lip2speech.speak import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
+    from lip2speech.speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 
     speak_opts = replace(opts, invert_method=SPEAK_METHOD, invert_iters=SPEAK_ITERS, invert_start=SPEAK_START,
                          invert_f0=SPEAK_F0)

@@ -91,7 +91,7 @@ def main() -> None:
     print("| inversion | start-up s (imports + model + face models) | clip s of speech | decode | lips | model | inversion | write "
           "| total s | x real time | CPU s | x real time (CPU) | STOI |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    from lip2speech.speak import SPEAK_METHOD
+    from lip2speech.speak_inversion import SPEAK_METHOD
 
     inversions = [i if ":" in i else f"{SPEAK_METHOD}:{i}" for i in args.iterations.split(",")]
     for iters in inversions:

@@ -176,7 +176,7 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     # --speak-inversion: scored as speak inverts (recorded in the options); with an --invert-* option, an error
     res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--no-waveform", "--speak-inversion"])
     assert res.exit_code == 0, res.output
-    from lip2speech.speak import SPEAK_ITERS, SPEAK_START
+    from lip2speech.speak_inversion import SPEAK_ITERS, SPEAK_START
 
     options = E.load_summary(out)["options"]
     assert (options["invert_method"], options["invert_iters"], options["invert_start"]) == ("cg", SPEAK_ITERS,

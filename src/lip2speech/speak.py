@@ -18,14 +18,11 @@ from .errors import Lip2SpeechError
 from .features import lips_from_track
 from .inference import Reconstructor, load_run
 from .lips import extract_lips, load_track_for
+from .speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 from .video.io import read_video, read_video_rgb_grey, write_video
 from .video.landmarks import load_face_models
 
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
-#: Inversion of `speak`: 1 conjugate-gradient iteration from a steady voice at 90 Hz (the harmonic start;
-#: evaluate keeps 20 of L-BFGS from channel sinusoids). Chosen on grid-s1's 32 validation clips (README,
-#: "Auditory spectrogram and inversion"): STOI 0.563 against 0.534 for 2 iterations from the sinusoidal start.
-SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0 = "cg", 1, "harmonic", 90.0
 
 
 def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,

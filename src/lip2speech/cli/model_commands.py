@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import Lip2SpeechError
+from ..speak_inversion import SPEAK_F0, SPEAK_START
 from .app import app
 from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, is_rank_zero, speaker_list, variant_overrides,
                       with_machine_options)
@@ -89,10 +90,10 @@ def speak_cmd(
     n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations, conjugate "
                                          "gradients (default 1: from the harmonic start, higher STOI than 20 of "
                                          "L-BFGS on model output, at a fraction of the time)."),
-    start: str = typer.Option("harmonic", "--start", help="Inversion start: harmonic (a steady voice at --f0, "
+    start: str = typer.Option(SPEAK_START, "--start", help="Inversion start: harmonic (a steady voice at --f0, "
                               "default: higher STOI from a model's smooth spectrogram) or sine (channel sinusoids: "
                               "the recogniser finds more words)."),
-    f0: float = typer.Option(90.0, "--f0", help="Pitch of the harmonic start, Hz."),
+    f0: float = typer.Option(SPEAK_F0, "--f0", help="Pitch of the harmonic start, Hz."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time

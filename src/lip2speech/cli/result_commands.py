@@ -61,7 +61,7 @@ def evaluate_cmd(
             default.invert_iters, default.invert_method, default.invert_start, default.invert_f0):
         raise Lip2SpeechError("give --speak-inversion or the --invert-* options, not both")
     if speak_inversion:
-        from ..speak import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
+        from ..speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 
         invert_method, invert_iters, invert_start, invert_f0 = SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0
     if invert_method not in ("lbfgs", "cg"):
