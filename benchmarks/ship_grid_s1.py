@@ -5,8 +5,9 @@
 Steps (each resumes): prepare the clips at 16 kHz into F16; train gu2s with its packaged defaults
 (configs/gu2s.yaml) on the 80/20 split of s1 (seed 0: 288 train, 32 validation, 80 test clips never used
 for training or model selection); evaluate the test split with every metric against the original recordings
-(with speak's inversion and with evaluate's default one), and corr2 on the training split; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json, card.md,
-card.json) and copy two test clips into src/lip2speech/demo_clips/ for `lip2speech demo`.
+(with speak's inversion and with evaluate's default one), and corr2 on the training split; write
+src/lip2speech/weights/grid-s1/ (float16 weights, split.json, card.md, card.json) and copy two test clips into
+src/lip2speech/demo_clips/ for `lip2speech demo`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,11 +103,7 @@ def main() -> None:
     print(f"trained: {run_summary['epochs']} epochs ({time.perf_counter() - t0:.0f} s this session)", flush=True)
     opts = EvalOptions(waveform_utterances=args.eval_utterances, jobs=args.jobs, samples=2)
     test = load_summary(evaluate_run(run, "test", opts, corpus=args.corpus))
-    from lip2speech.speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
-
-    speak_opts = replace(opts, invert_method=SPEAK_METHOD, invert_iters=SPEAK_ITERS, invert_start=SPEAK_START,
-                         invert_f0=SPEAK_F0)
-    speak = load_summary(evaluate_run(run, "test", speak_opts, corpus=args.corpus))
+    speak = load_summary(evaluate_run(run, "test", opts.with_speak_inversion(), corpus=args.corpus))
     train = load_summary(evaluate_run(run, "train", EvalOptions(waveform=False, samples=0)))
     import csv
 

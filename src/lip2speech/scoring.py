@@ -3,7 +3,7 @@ PESQ and the recogniser's word accuracy), each aligned word's corr2, and summari
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -31,6 +31,13 @@ class EvalOptions:
     samples: int = 2  # utterances saved for the report (spectrograms, audio, video)
     jobs: int = 1  # processes for the waveform metrics
     seed: int = 0  # seed of the inversion's initial noise
+
+    def with_speak_inversion(self) -> "EvalOptions":
+        """These options with `speak`'s inversion (method, iterations, start, f0) instead of their own."""
+        from .speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
+
+        return replace(self, invert_method=SPEAK_METHOD, invert_iters=SPEAK_ITERS, invert_start=SPEAK_START,
+                       invert_f0=SPEAK_F0)
 
 
 def utterance_metrics(

@@ -60,10 +60,6 @@ def evaluate_cmd(
     if speak_inversion and (invert_iters, invert_method, invert_start, invert_f0) != (
             default.invert_iters, default.invert_method, default.invert_start, default.invert_f0):
         raise Lip2SpeechError("give --speak-inversion or the --invert-* options, not both")
-    if speak_inversion:
-        from ..speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
-
-        invert_method, invert_iters, invert_start, invert_f0 = SPEAK_METHOD, SPEAK_ITERS, SPEAK_START, SPEAK_F0
     if invert_method not in ("lbfgs", "cg"):
         raise Lip2SpeechError(f"unknown --invert-method {invert_method!r} (choose lbfgs or cg)")
     check_inversion_start(invert_start, invert_f0, "--invert-start", "--invert-f0")
@@ -71,6 +67,8 @@ def evaluate_cmd(
                        invert_start=invert_start, invert_f0=invert_f0,
                        max_utterances=max_utterances,
                        waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
+    if speak_inversion:
+        opts = opts.with_speak_inversion()
     out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
                        speakers=speaker_list(speakers) or None, self_normalise=self_normalise)
     summary = load_summary(out)
