@@ -210,8 +210,15 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     videos = sorted(p for p in grid_dir.iterdir() if p.suffix == ".mpg")[:2]
     res = speak_many(run, videos, tmp_path / "out", tmp_path / "vid", log=lambda s: None)
     assert len(res["clips"]) == 2 and res["startup_s"] > 0
-    # the face models load in the start-up, not in the first clip
-    assert res["face_models_s"] > 0 and res["startup_s"] == pytest.approx(res["model_s"] + res["face_models_s"])
+    # the face models load, and the model, inversion and detector warm up, in the start-up, not in the first clip
+    assert res["face_models_s"] > 0 and res["warm_up_s"] > 0
+    assert res["startup_s"] == pytest.approx(res["model_s"] + res["face_models_s"] + res["warm_up_s"])
+    # the warm-up changes no output: a fresh model without it speaks the same waveform
+    from lip2speech.inference import load_run
+    from lip2speech.speak import reconstruct_clip
+
+    cold = reconstruct_clip(load_run(run), videos[0], tmp_path / "cold.wav")
+    assert np.array_equal(cold["wave"], res["clips"][0]["wave"])
     wave, fs = sf.read(tmp_path / "out" / f"{videos[0].stem}.wav")
     assert fs == 8000 and abs(len(wave) / fs - 3.0) < 0.05 and np.abs(wave).max() > 0.1
     assert (tmp_path / "vid" / f"{videos[1].stem}.mp4").is_file()

@@ -111,7 +111,7 @@ def speak_cmd(
     speech = sum(c["seconds"] for c in res["clips"])
     work = sum(sum(c["times"].values()) for c in res["clips"])
     typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['model_s']:.2f} s, "
-               f"face models {res['face_models_s']:.2f} s);"
+               f"face models {res['face_models_s']:.2f} s, warm-up {res['warm_up_s']:.2f} s);"
                f" {len(res['clips'])} clip(s), {speech:.2f} s of speech in {work:.2f} s"
                + (f"; {len(res['failures'])} failed" if res["failures"] else ""))
     if not res["clips"]:
