@@ -17,12 +17,20 @@ from .audio.files import write_wav
 from .errors import Lip2SpeechError
 from .features import lips_from_track
 from .inference import Reconstructor, load_run
-from .lips import extract_lips, load_track_for
+from .lips import LipTrack, extract_lips, load_track_for
 from .speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 from .video.io import read_video, read_video_rgb_grey, write_video
-from .video.landmarks import detect_faces, load_face_models
+from .video.landmarks import N_LANDMARKS, detect_faces, load_face_models
 
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
+
+
+def invert(rec: Reconstructor, spec: np.ndarray, n_iter: int | None = None, method: str | None = None,
+           start: str | None = None, f0: float | None = None) -> np.ndarray:
+    """Waveform (float32, at rec.fs) of a spectrogram (N, 128) with speak's inversion; None takes its default."""
+    return np.asarray(invert_auditory_spectrogram(spec, fs=rec.fs, n_iter=SPEAK_ITERS if n_iter is None else n_iter,
+                                                  seed=0, method=method or SPEAK_METHOD,
+                                                  init=start or SPEAK_START, f0=f0 or SPEAK_F0), np.float32)
 
 
 def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
@@ -65,9 +73,7 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
         raise Lip2SpeechError(str(exc), video) from None
     times["model"] = time.perf_counter() - t
     t = time.perf_counter()
-    wave = np.asarray(invert_auditory_spectrogram(spec, fs=rec.fs, n_iter=SPEAK_ITERS if n_iter is None else n_iter,
-                                                  seed=0, method=method or SPEAK_METHOD,
-                                                  init=start or SPEAK_START, f0=f0 or SPEAK_F0), np.float32)
+    wave = invert(rec, spec, n_iter, method, start, f0)
     times["inversion"] = time.perf_counter() - t
     t = time.perf_counter()
     out_wav = Path(out_wav)
@@ -113,21 +119,20 @@ def output_paths(videos: Sequence[Path], out: Path, out_video: Path | None) -> l
     return [(out / f"{s}.wav", None if out_video is None else out_video / f"{s}.mp4") for s in stems]
 
 
-def warm_up(rec: Reconstructor, fps: float = 25.0, frames: int = 25, face_shape: tuple[int, int] | None = (288, 360)
-            ) -> None:
-    """Run the model, the inversion and (given a frame shape in px) the face detector once on 1 s of blank
-    input, so that their first-call costs (kernel set-up, FFT plans, allocations) are start-up, not the first clip."""
-    rng = np.random.default_rng(0)
-    lips = {"gf": rng.standard_normal((frames, 7)).astype(np.float32),
-            "gp": np.zeros((frames, 40, 80), np.float32), "faces": np.zeros((frames, 64, 64), np.uint8),
-            "valid": np.ones(frames, bool), "landmarks": np.zeros((frames, 68, 2), np.float32),
-            "mouth_boxes": np.zeros((frames, 4), np.int32), "fps": fps}
+def warm_up(rec: Reconstructor, detector: bool = True, fps: float = 25.0, frames: int = 25,
+            **inversion: Any) -> None:
+    """Run the model, the inversion (`invert`'s keywords) and, with `detector`, the face detector once on 1 s of
+    blank input, so that their first-call costs (kernel set-up, FFT plans, allocations) are start-up, not the
+    first clip."""
+    blank = LipTrack(landmarks=np.zeros((frames, N_LANDMARKS, 2), np.float32),
+                     mouth_boxes=np.zeros((frames, 4), np.int32), gp=np.zeros((frames, 40, 80), np.float32),
+                     gf=np.random.default_rng(0).standard_normal((frames, 7)).astype(np.float32),
+                     faces=np.zeros((frames, 64, 64), np.uint8), valid=np.ones(frames, bool), fps=fps)
     n_aud = int(math.ceil(frames / fps / rec.feature_config["spec_frame_s"]))
-    spec, _ = rec.predict_from_lips(lips, None, n_aud)
-    invert_auditory_spectrogram(np.maximum(spec, 1e-3), fs=rec.fs, n_iter=SPEAK_ITERS, seed=0, method=SPEAK_METHOD,
-                                init=SPEAK_START, f0=SPEAK_F0)
-    if face_shape is not None:
-        detect_faces(np.zeros(face_shape, np.uint8))
+    spec, _ = rec.predict_from_lips(lips_from_track(blank), None, n_aud)
+    invert(rec, np.maximum(spec, 1e-3), **inversion)
+    if detector:
+        detect_faces(np.zeros((288, 360), np.uint8))  # a GRID frame's size (px)
 
 
 def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
@@ -147,11 +152,12 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
     t_model = time.perf_counter() - t0
     videos = find_videos(inputs)
     t1 = time.perf_counter()
-    if any(v.suffix.lower() != TRACK_SUFFIX for v in videos):  # lips files need no face models
+    needs_faces = any(v.suffix.lower() != TRACK_SUFFIX for v in videos)  # lips files need no face models
+    if needs_faces:
         load_face_models()
     t_face = time.perf_counter() - t1
     t2 = time.perf_counter()
-    warm_up(rec, face_shape=(288, 360) if any(v.suffix.lower() != TRACK_SUFFIX for v in videos) else None)
+    warm_up(rec, needs_faces, n_iter=n_iter, method=method, start=start, f0=f0)
     t_warm = time.perf_counter() - t2
     pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
     clips, failures = [], []
