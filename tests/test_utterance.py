@@ -1,5 +1,7 @@
 """gu2s: whole-utterance inputs, padded batches, losses, the grammar read-out, training, loading, speak."""
 
+import json
+import math
 import numpy as np
 import pytest
 import soundfile as sf
@@ -199,6 +201,27 @@ def test_gu2s_reads_words_when_trained_with_transcripts(tmp_path):
     assert rec.reads_words and rec.fs == 16000
     spec, words = rec.predict_utterance(load_item(tmp_path / "f", rec.test_keys[0])["lips"], "s1", 125)
     assert spec.shape == (125, 128) and len(words) == 6
+
+
+def test_gu2s_trains_on_train_and_validation_with_the_same_test_split(gu2s_run, tmp_path):
+    """val_fraction 0: the validation clips join training, the test split is unchanged, model.ckpt is the last
+    epoch; split_seed keeps that split under another seed; a window system refuses to go without validation."""
+    run, root = gu2s_run
+    base = json.loads((run / "split.json").read_text())
+    cfg = load_train_config(None, {**TINY, "max_epochs": 2, "val_fraction": 0.0, "seed": 5, "split_seed": 0})
+    out = train_system(cfg, root / "feats", tmp_path / "all", show_progress=False)
+    split = json.loads((out / "split.json").read_text())
+    assert split["test"] == base["test"] and not split["val"]
+    assert sorted(split["train"]) == sorted(base["train"] + base["val"])
+    ckpt = torch.load(out / "model.ckpt", weights_only=False)
+    assert ckpt["epoch"] == 1 and torch.load(out / "last.ckpt", weights_only=False)["epoch"] == 1
+    assert math.isnan(json.loads((out / "summary.json").read_text())["best_val_loss"])
+    other = load_train_config(None, {**TINY, "max_epochs": 1, "val_fraction": 0.0, "seed": 5})
+    assert json.loads((train_system(other, root / "feats", tmp_path / "s5", show_progress=False)
+                       / "split.json").read_text())["test"] != base["test"]  # the seed draws the split
+    with pytest.raises(Lip2SpeechError, match="val_fraction 0"):
+        train_system(load_train_config(None, {"system": "gf2s", "val_fraction": 0.0}), root / "feats",
+                     tmp_path / "gf2s", show_progress=False)
 
 
 @pytest.mark.slow

@@ -90,25 +90,28 @@ def quiet_lightning() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for msg in (".*exists and is not empty.*", ".*does not have many workers.*", ".*LeafSpec.*",
-                ".*Previous log files in this directory.*", ".*litlogger.*", ".*smaller than the logging interval.*"):
+                ".*Previous log files in this directory.*", ".*litlogger.*", ".*smaller than the logging interval.*",
+                ".*validation_step. but have no .val_dataloader.*"):  # val_fraction 0 (gu2s): no validation
         warnings.filterwarnings("ignore", message=msg)
 
 
 def fit_run(module: Any, train_dl: Any, val_dl: Any, out_dir: Path, hw: Hardware, max_epochs: int, patience: int,
             ckpt_path: str | None, on_rank_zero: Any = None, callbacks: Sequence[Any] = (),
             show_progress: bool = True) -> tuple[Any, float | None]:
-    """Fit `module` into the run folder: model.ckpt (best validation loss), last.ckpt, metrics.csv, tb/, early
-    stopping after `patience` epochs without a better validation loss, resuming from `ckpt_path`.
+    """Fit `module` into the run folder: model.ckpt (best validation loss; without `val_dl`, the last epoch),
+    last.ckpt, metrics.csv, tb/, early stopping after `patience` epochs without a better validation loss,
+    resuming from `ckpt_path`.
     `on_rank_zero()` runs once the Trainer knows the process's rank, only on rank 0 (it writes the run's
     files). Returns (trainer, best validation loss or None)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    ckpt_cb = ModelCheckpoint(dirpath=out_dir, filename="model", monitor="val_loss", mode="min", save_top_k=1,
+    monitor = None if val_dl is None else "val_loss"  # no validation: model.ckpt is the last epoch
+    ckpt_cb = ModelCheckpoint(dirpath=out_dir, filename="model", monitor=monitor, mode="min", save_top_k=1,
                               save_last=True, enable_version_counter=False)
-    stop_cb = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
+    stop_cb = [] if val_dl is None else [EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
     csv_logger = CSVLogger(out_dir, name="", version="")
-    trainer = build_trainer(hw, max_epochs, [ckpt_cb, stop_cb, EpochTimer(), *callbacks],
+    trainer = build_trainer(hw, max_epochs, [ckpt_cb, *stop_cb, EpochTimer(), *callbacks],
                             [csv_logger, TensorBoardLogger(out_dir, name="tb", version="")], show_progress)
     if trainer.is_global_zero:  # under DDP the other processes only train
         if on_rank_zero is not None:

@@ -35,9 +35,12 @@ def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
     keys = store.keys(tuple(cfg.speakers) + tuple(cfg.test_speakers) if cfg.speakers else ())
     if not keys:
         raise Lip2SpeechError("no utterances to train on", features_dir)
-    split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, cfg.seed,
-                         cfg.split_protocol)
-    if not split["train"] or not split["val"]:
+    seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, seed, cfg.split_protocol)
+    if cfg.val_fraction <= 0 and cfg.system not in UTTERANCE_SYSTEMS:
+        raise Lip2SpeechError(f"val_fraction 0 (no validation) is for the whole-utterance systems; {cfg.system} "
+                              "picks its checkpoint and learning rate on validation", features_dir)
+    if not split["train"] or (not split["val"] and cfg.val_fraction > 0):
         raise Lip2SpeechError("too few utterances for a train/validation split", features_dir)
     return split
 
@@ -87,6 +90,7 @@ def ensure_autoencoder(cfg: TrainConfig, features_dir: Path, ae_dir: Path, show_
     # Only what the autoencoder uses, so that every system on these speakers shares one autoencoder run.
     ae_cfg = TrainConfig(system="autoencoder", speakers=cfg.speakers, test_speakers=cfg.test_speakers,
                          test_fraction=cfg.test_fraction, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                         split_seed=cfg.split_seed,
                          split_protocol=cfg.split_protocol, lr_factor=cfg.lr_factor, lr_patience=cfg.lr_patience,
                          legacy_decompress=cfg.legacy_decompress,
                          autoencoder=dataclasses.replace(cfg.autoencoder, run=""))
@@ -150,7 +154,7 @@ def _utterance_training(cfg: TrainConfig, split: dict[str, list[str]], load: Any
     module, train_ds, val_ds = utterance_training(cfg, split, load, manifest, features_dir, meta)
     sampler = DS.BlockShuffleSampler(train_ds.groups, max(1, cfg.cache_utterances // 2), cfg.seed, dataset=train_ds)
     train_dl = _loader(train_ds, cfg.batch_size, sampler, train_ds.collate, hw=hw)
-    val_dl = _loader(val_ds, cfg.batch_size, None, val_ds.collate, hw=hw)
+    val_dl = _loader(val_ds, cfg.batch_size, None, val_ds.collate, hw=hw) if len(val_ds) else None
     return module, train_dl, val_dl, train_ds, val_ds
 
 

@@ -39,10 +39,11 @@ class TrainConfig:
     speakers: tuple[str, ...] = ()  # empty: all speakers of the features folder
     test_speakers: tuple[str, ...] = ()  # non-empty: unseen-speaker split (these speakers are the test set)
     test_fraction: float = 0.2
-    val_fraction: float = 0.1
+    val_fraction: float = 0.1  # gu2s may use 0: no validation, train on all but test, keep the last epoch
     split_protocol: str = "ours"  # ours: the fractions above (random per seed); study: first 100 videos, 80/20
     gf_input: str = "study"  # gf2s input per slice: study (26 splined steps x 21 values) or frames (5 x 14)
     seed: int = 0
+    split_seed: int | None = None  # the seed of the split (ours); None: `seed` (another seed, the same split)
     max_epochs: int = 40
     batch_size: int = 32  # the whole batch: DDP processes take an equal share each
     lr: float = 1e-4
