@@ -224,6 +224,41 @@ def test_gu2s_trains_on_train_and_validation_with_the_same_test_split(gu2s_run, 
                      tmp_path / "gf2s", show_progress=False)
 
 
+def test_an_exported_ensemble_speaks_the_mean_of_its_members(gu2s_run, tmp_path):
+    """export_model of several runs of one recipe: one float16 checkpoint whose spectrogram is the mean of the
+    members' (compressed domain); runs of another split or size are refused with the run named."""
+    from lip2speech.shipped import export_model
+
+    run, root = gu2s_run
+    members = [train_system(load_train_config(None, {**TINY, "max_epochs": 1, "val_fraction": 0.0, "split_seed": 0,
+                                                     "seed": s}), root / "feats", tmp_path / f"m{s}",
+                            show_progress=False) for s in (1, 2)]
+    out = export_model(members, tmp_path / "ens", "# card\n", {"note": 1})
+    ckpt = torch.load(out, weights_only=False)
+    assert ckpt["lip2speech"]["members"] == 2
+    assert json.loads((tmp_path / "ens" / "card.json").read_text())["members"] == 2
+    assert all(k.startswith(("net.members.0.", "net.members.1.")) and
+               (not v.is_floating_point() or v.dtype == torch.float16) for k, v in ckpt["state_dict"].items())
+    (tmp_path / "ens" / "config.yaml").write_text((members[0] / "config.yaml").read_text())
+    ens = load_run(tmp_path / "ens")
+    one = [load_run(m) for m in members]
+    item = load_item(root / "feats", ens.test_keys[0])
+    from lip2speech.utterance import utterance_input
+
+    x = utterance_input(item["lips"], ens.stats, item.get("speaker", "<unseen>"))
+    args = (torch.from_numpy(x.gp)[None], torch.from_numpy(x.gf)[None], torch.tensor([x.frames]))
+    with torch.no_grad():
+        for r in one:  # the members as shipped: float16 weights
+            r.net.load_state_dict({k: v.half().float() for k, v in r.net.state_dict().items()})
+        want = torch.stack([r.net(*args)["spec"] for r in one]).mean(0)
+        got = ens.net(*args)["spec"]
+    assert torch.allclose(got, want, atol=1e-5) and not torch.allclose(got, one[0].net(*args)["spec"])
+    assert ens.predict_spectrogram(item).shape == item["aud"].shape
+    with pytest.raises(Lip2SpeechError, match="another stats|another test split") as err:
+        export_model([members[0], run], tmp_path / "bad", "# card\n")
+    assert str(run) in str(err.value)
+
+
 @pytest.mark.slow
 def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     from lip2speech.speak import speak_many

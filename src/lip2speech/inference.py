@@ -43,6 +43,17 @@ def _load_net(name: str, kwargs: dict, state: dict, prefix: str, path: Path) -> 
     return net.eval()
 
 
+def _load_utterance_net(name: str, meta: dict, state: dict, path: Path) -> torch.nn.Module:
+    """The whole-utterance model of a checkpoint: one net, or the ensemble of meta["members"] nets."""
+    members = int(meta.get("members", 1))
+    if members == 1:
+        return _load_net(name, meta["model_kwargs"], state, "net.", path)
+    from .models.ensemble import UtteranceEnsemble
+
+    return UtteranceEnsemble([_load_net(name, meta["model_kwargs"], state, f"net.members.{i}.", path)
+                              for i in range(members)]).eval()
+
+
 class WordPrediction(NamedTuple):
     """One aligned word: its original spectrogram frames and the prediction on the same 8 ms grid (linear units)."""
 
@@ -75,7 +86,7 @@ class Reconstructor:
             self.net = None
         elif self.system in UTTERANCE_SYSTEMS:  # whole utterance -> spectrogram: no autoencoder
             self.ae = None
-            self.net = _load_net(self.system, meta["model_kwargs"], state, "net.", ckpt_path)
+            self.net = _load_utterance_net(self.system, meta, state, ckpt_path)
             self.kind = "utterance"
             self.stats = {k: LI.NormStats.from_dict(v) for k, v in meta["stats"].items()}
         else:

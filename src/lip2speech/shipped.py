@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
 from .errors import Lip2SpeechError
 from .fileio import atomic_path, write_json, write_text
+from .systems import UTTERANCE_SYSTEMS
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -46,24 +47,48 @@ def card(name: str) -> str:
     return path.read_text() if path.is_file() else f"# {name}\n(no model card)\n"
 
 
-def export_model(run_dir: str | Path, out_dir: str | Path, card_text: str, extra: dict[str, Any] | None = None) -> Path:
-    """Write a shippable copy of a finished run: weights in float16 (what rebuilds the model kept), its split,
-    the card and card.json (`extra`: scores, command, commit); returns out_dir/model.ckpt."""
+def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Path, card_text: str,
+                 extra: dict[str, Any] | None = None) -> Path:
+    """Write a shippable copy of one finished run, or of several runs of one whole-utterance recipe as one model
+    that averages them: weights in float16 (what rebuilds the model kept), the split, the card and card.json
+    (`extra`: scores, command, commit); returns out_dir/model.ckpt."""
     from .inference import load_checkpoint
 
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    ckpt = load_checkpoint(run_dir / "model.ckpt")
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
-    meta = dict(ckpt["lip2speech"])
+    runs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(r) for r in run_dirs]
+    ckpts = [load_checkpoint(r / "model.ckpt") for r in runs]
+    meta = dict(ckpts[0]["lip2speech"])
+    splits = [json.loads((r / "split.json").read_text()) if (r / "split.json").is_file() else None for r in runs]
+    if len(runs) > 1:
+        if meta["system"] not in UTTERANCE_SYSTEMS:
+            raise Lip2SpeechError(f"only whole-utterance systems ({', '.join(UTTERANCE_SYSTEMS)}) can be averaged, "
+                                  f"this run is {meta['system']}", runs[0])
+        for run, ck, split in zip(runs[1:], ckpts[1:], splits[1:]):
+            other = ck["lip2speech"]
+            for key in ("system", "feature_config", "model_kwargs", "stats"):
+                if other.get(key) != meta.get(key):
+                    raise Lip2SpeechError(f"cannot average with {runs[0]}: another {key}", run)
+            if (split or {}).get("test") != (splits[0] or {}).get("test"):
+                raise Lip2SpeechError(f"cannot average with {runs[0]}: another test split", run)
+        meta["members"] = len(runs)
+        meta["params"] = sum(int(ck["lip2speech"].get("params", 0)) for ck in ckpts)
+
+    def half(v: torch.Tensor) -> torch.Tensor:
+        return v.half() if v.is_floating_point() else v
+
+    if len(runs) == 1:
+        state = {k: half(v) for k, v in ckpts[0]["state_dict"].items()}
+    else:  # the members' nets only (what the ensemble rebuilds), under net.members.<i>.
+        state = {f"net.members.{i}.{k[len('net.'):]}": half(v) for i, ck in enumerate(ckpts)
+                 for k, v in ck["state_dict"].items() if k.startswith("net.")}
     meta["config"] = {k: v for k, v in meta.get("config", {}).items() if k != "features"}
-    out = out_dir / "model.ckpt"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir_path = Path(out_dir)
+    out = out_dir_path / "model.ckpt"
+    out_dir_path.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         torch.save({"lip2speech": meta, "state_dict": state}, tmp)
-    split = run_dir / "split.json"
-    if split.is_file():
-        write_json(out_dir / "split.json", json.loads(split.read_text()))
-    write_text(out_dir / "card.md", card_text)
-    write_json(out_dir / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
-                                        **(extra or {})})
+    if splits[0] is not None:
+        write_json(out_dir_path / "split.json", splits[0])
+    write_text(out_dir_path / "card.md", card_text)
+    write_json(out_dir_path / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
+                                             "members": len(runs), **(extra or {})})
     return out
