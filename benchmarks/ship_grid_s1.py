@@ -148,8 +148,8 @@ def main() -> None:
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips])
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
-             "members": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
-                          "test_speak_inversion": dict(mb["speak"]["metrics"])} for mb in members],
+             "member_scores": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
+                                "test_speak_inversion": dict(mb["speak"]["metrics"])} for mb in members],
              "command": cmd, "commit": commit(), "demo_clips": [c.split("/")[1] for c in clips]}
     out = export_model(runs, PACKAGE / "weights" / NAME, text, extra)
     clip_dir = PACKAGE / "demo_clips"

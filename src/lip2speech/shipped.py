@@ -81,14 +81,14 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
         state = {f"net.members.{i}.{k[len('net.'):]}": half(v) for i, ck in enumerate(ckpts)
                  for k, v in ck["state_dict"].items() if k.startswith("net.")}
     meta["config"] = {k: v for k, v in meta.get("config", {}).items() if k != "features"}
-    out_dir_path = Path(out_dir)
-    out = out_dir_path / "model.ckpt"
-    out_dir_path.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    out = out_dir / "model.ckpt"
+    out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         torch.save({"lip2speech": meta, "state_dict": state}, tmp)
     if splits[0] is not None:
-        write_json(out_dir_path / "split.json", splits[0])
-    write_text(out_dir_path / "card.md", card_text)
-    write_json(out_dir_path / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
-                                             "members": len(runs), **(extra or {})})
+        write_json(out_dir / "split.json", splits[0])
+    write_text(out_dir / "card.md", card_text)
+    write_json(out_dir / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
+                                        "members": len(runs), **(extra or {})})
     return out
