@@ -165,3 +165,11 @@ def test_overwrite_replaces_the_corpus_only(tmp_path: Path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert not (tmp_path / "s9").exists()
     assert len(list(tmp_path.glob("s1/video/*.mp4"))) == 1
+
+
+def test_speakers_may_have_their_own_utterance_counts():
+    assert draw_sentences(3, [5, 5, 5], seed=0) == draw_sentences(3, 5, seed=0)
+    sentences = draw_sentences(3, [4, 4, 30], seed=0)
+    assert [len(s) for s in sentences] == [4, 4, 30] and len(set(sentences[2])) == 30
+    with pytest.raises(Lip2SpeechError, match="2 utterance counts for 3 speakers"):
+        synth_corpus(Path("unused"), 3, [4, 4])

@@ -32,8 +32,8 @@ def test_quick_demo_end_to_end(tmp_path):
 
     tables = [t[1:] for t in parser.tables if t and t[0] == list(TABLE_HEADER)]
     col = {h: i for i, h in enumerate(TABLE_HEADER)}
-    assert len(tables) == 3
-    for kind, table in zip(("single", "multi", "vocabulary"), tables):
+    assert len(tables) == 4  # in the report's order
+    for kind, table in zip(("single", "intelligibility", "multi", "vocabulary"), tables):
         results = json.loads((out / "experiments" / kind / "results.json").read_text())
         assert len(table) == len(results["rows"])
         for cells, row in zip(table, results["rows"]):
@@ -46,6 +46,13 @@ def test_quick_demo_end_to_end(tmp_path):
                 sentence = row["metrics"]["corr2_sentence" if kind == "vocabulary" else "corr2"]
                 assert sentence["mean"] == summary["metrics"]["corr2"]["mean"]
             assert cells[col["corr2 test (ours)"]] == f"{row['metrics']['corr2']['mean']:.3f}"
+    # the intelligibility speaker (s3 of the quick demo): every test utterance recognised, gu2s paired with each
+    words = json.loads((out / "experiments" / "intelligibility" / "results.json").read_text())
+    assert {r["condition"] for r in words["rows"]} == {"s3", "all speakers"}
+    assert [r["system"] for r in words["paired"]["rows"]] == ["gf2s", "gp2s", "lip2audspec"]
+    n_test = {r["n_test"] for r in words["rows"] if not r.get("aggregate")}
+    assert n_test == {words["paired"]["rows"][0]["metrics"]["wacc"]["n"]}  # words on every test utterance
+    assert "gu2s minus each system, paired per test utterance" in result.output
     multi = json.loads((out / "experiments" / "multi" / "results.json").read_text())
     got = {(r["system"], r["n_speakers"]): r["published_train"] for r in multi["rows"]}
     assert {k: v for k, v in got.items() if k[0] != "gu2s"} == {

@@ -249,3 +249,21 @@ def test_variants_train_in_their_own_run_folders_and_tables(stubbed):
     from lip2speech.report import load_results
 
     assert [r.get("label") for r in load_results(tmp / "out")] == [None, "controls", "single-frames"]
+
+
+def test_paired_rows_take_gu2s_minus_each_system_on_the_utterances_both_scored():
+    def rows(values: dict[str, float]) -> list[dict]:
+        return [{"key": k, "wacc": v, "stoi": v / 2, "estoi": np.nan, "corr2": 0.5} for k, v in values.items()]
+
+    per_utterance = {"gu2s": rows({"s1/a": 1.0, "s1/b": 0.5, "s2/a": 0.5}),
+                     "gf2s": rows({"s1/a": 0.5, "s1/b": 0.5, "s2/a": 0.0, "s2/z": 1.0})}
+    paired = X.paired_rows(per_utterance)
+    assert paired["reference"] == "gu2s" and [r["system"] for r in paired["rows"]] == ["gf2s"]
+    row = paired["rows"][0]
+    assert row["n"] == 3  # s2/z has no gu2s score
+    wacc = row["metrics"]["wacc"]
+    assert wacc["mean"] == pytest.approx(1 / 3) and (wacc["wins"], wacc["ties"], wacc["losses"]) == (2, 1, 0)
+    assert row["metrics"]["stoi"]["mean"] == pytest.approx(1 / 6)
+    assert row["metrics"]["corr2"]["ties"] == 3 and row["metrics"]["estoi"]["n"] == 0
+    with pytest.raises(Lip2SpeechError, match="same utterance key twice"):
+        X.paired_rows({"gu2s": rows({"k": 1.0}) * 2, "gf2s": rows({"k": 0.0})})

@@ -101,3 +101,16 @@ def test_mean_ci_matches_scipy_t_interval_and_skips_nan():
 
 def test_word_accuracy_is_reexported():
     assert word_accuracy("a b c".split(), "a x c".split()) == pytest.approx(2 / 3)
+
+
+def test_paired_difference_counts_wins_and_pairs_only_finite_items():
+    from lip2speech.metrics import paired_difference
+
+    a = [0.5, 1.0, 0.5, 0.25, float("nan")]
+    b = [0.25, 1.0, 0.75, 0.0, 0.5]
+    d = paired_difference(a, b)
+    assert (d["wins"], d["ties"], d["losses"], d["n"]) == (2, 1, 1, 4)
+    assert d["mean"] == pytest.approx(np.mean([0.25, 0.0, -0.25, 0.25]))
+    assert d == {**mean_ci([0.25, 0.0, -0.25, 0.25]), "wins": 2, "ties": 1, "losses": 1}
+    with pytest.raises(ValueError, match="equal lengths"):
+        paired_difference([1.0], [1.0, 2.0])

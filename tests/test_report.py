@@ -188,3 +188,24 @@ def test_speakers_figure_draws_ours_on_train_beside_test_and_published():
     ours = {"gf2s": [(1, 0.5, 0.45, 0.55), (2, 0.45, 0.4, 0.5)]}
     png = speakers_figure(ours, {"gf2s": {1: 0.72, 2: 0.68}}, ours_train={"gf2s": {1: 0.6, 2: 0.55}})
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png != speakers_figure(ours, {"gf2s": {1: 0.72, 2: 0.68}})
+
+
+def test_a_paired_comparison_is_a_table_in_the_report_the_markdown_and_the_summary(tmp_path):
+    from lip2speech.experiments import paired_rows, write_table
+    from lip2speech.report import PAIRED_NOTE
+
+    keys = [f"s1/u{i}" for i in range(6)]
+    per_utt = {s: [{"key": k, "wacc": v + (0.5 if s == "gu2s" else 0.0), "stoi": 0.5, "estoi": 0.25, "corr2": 0.7}
+                   for k, v in zip(keys, (0.0, 0.1, 0.2, 0.0, 0.1, 0.3))] for s in ("gf2s", "gu2s")}
+    rng = np.random.default_rng(0)
+    row = {"system": "gu2s", "condition": "s1", "n_speakers": 1, "n_test": 6, "metrics": {"corr2": _summary(rng, 6)}}
+    result = {"experiment": "single", "label": "intelligibility", "rows": [row], "paired": paired_rows(per_utt)}
+    (tmp_path / "intelligibility").mkdir()
+    (tmp_path / "intelligibility" / "results.json").write_text(json.dumps(result))
+    write_table(result, tmp_path / "intelligibility" / "table.md")
+    html_path, md_path = build_report(tmp_path)
+    summary = summary_text(load_results(tmp_path))
+    for text in (html_path.read_text(), md_path.read_text(), summary, (tmp_path / "intelligibility" / "table.md").read_text()):
+        assert "gu2s minus each system, paired per test utterance" in text
+        assert "+0.500" in text and "6 / 0 / 0" in text  # gu2s 0.5 better on each of the 6 utterances
+    assert PAIRED_NOTE in summary and PAIRED_NOTE in md_path.read_text()

@@ -1,6 +1,7 @@
 """`lip2speech demo`: synthetic corpus -> features -> autoencoder + the three published systems and gu2s ->
-reduced single-speaker, multi-speaker and vocabulary experiments -> evaluation -> the shipped grid-s1 model on
-the packaged real GRID clips (demo_real.py) -> report, in one resumable command."""
+reduced single-speaker, multi-speaker and vocabulary experiments, and an intelligibility experiment on one bigger
+speaker (gu2s minus each published system in recognised words, paired per utterance) -> evaluation -> the shipped
+grid-s1 model on the packaged real GRID clips (demo_real.py) -> report, in one resumable command."""
 
 from __future__ import annotations
 
@@ -33,12 +34,21 @@ class DemoSize:
     systems: tuple[str, ...] = SYSTEMS
     gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's; `epochs` is for the others)
     real_grid: bool = True  # the shipped grid-s1 model on the real s1 clips packaged with lip2speech
+    # intelligibility experiment: one more speaker with this many utterances (0: none), every system trained on
+    # its 80% and every test utterance recognised, so that word accuracies can be told apart
+    words_utterances: int = 100
+    words_epochs: int | None = 12  # max_epochs of the published systems there (gu2s: as in the others)
     seed: int = 0
+
+    def utterance_counts(self) -> list[int]:
+        """Utterances of each synthetic speaker: `speakers` x `utterances`, then the intelligibility speaker."""
+        return [self.utterances] * self.speakers + ([self.words_utterances] if self.words_utterances else [])
 
 
 #: The reduced demo run by the test suite (about 2 minutes on 2 cores).
 QUICK = DemoSize(speakers=2, utterances=8, single_speakers=1, speaker_counts=(1, 2), epochs=2, ae_epochs=3,
-                 invert_iters=3, waveform_utterances=1, samples=1, gu2s_epochs=2)
+                 invert_iters=3, waveform_utterances=1, samples=1, gu2s_epochs=2, words_utterances=10,
+                 words_epochs=2)
 
 
 def _quiet_lightning() -> None:
@@ -52,19 +62,33 @@ def _corpus(out: Path, size: DemoSize, jobs: int, show_progress: bool, log: Call
     """Generate the synthetic corpus unless the same one (seed, size) is already there."""
     from .corpus.synth import synth_corpus
 
+    counts = size.utterance_counts()
     meta = out / "synth.json"
     if meta.is_file():
         done = json.loads(meta.read_text())
-        n_spk = len(done.get("speakers", []))
         n_utt = len(list(out.glob("s*/video/*.mp4")))
-        if done.get("seed") == size.seed and n_spk == size.speakers and n_utt == size.speakers * size.utterances:
-            log(f"corpus: reusing {out} ({n_spk} speakers x {size.utterances} utterances)")
+        if (done.get("seed") == size.seed and len(done.get("speakers", [])) == len(counts)
+                and n_utt == sum(counts) and done.get("utterances_per_speaker") in (counts, counts[0])):
+            log(f"corpus: reusing {out} ({len(counts)} speakers, {counts} utterances)")
             return
-    log(f"corpus: generating {size.speakers} speakers x {size.utterances} utterances into {out}")
-    report = synth_corpus(out, size.speakers, size.utterances, size.seed, jobs=jobs, overwrite=True,
+    log(f"corpus: generating {len(counts)} speakers ({counts} utterances) into {out}")
+    report = synth_corpus(out, len(counts), counts, size.seed, jobs=jobs, overwrite=True,
                           show_progress=show_progress)
     if report.failures:
         log(f"corpus: {len(report.failures)} utterance(s) failed: {report.failures[0]}")
+
+
+def _words_experiment(size: DemoSize, common: dict[str, Any]) -> dict[str, Any] | None:
+    """run_experiment arguments of the intelligibility experiment (None when the demo has none): the single-speaker
+    experiment on the last, bigger speaker, every test utterance with waveform metrics and words."""
+    if not size.words_utterances:
+        return None
+    over = dict(common["train_overrides"])
+    if size.words_epochs is not None:
+        over["max_epochs"] = size.words_epochs
+    evaluation = {**common["eval_overrides"], "waveform_utterances": None}
+    return {**common, "speakers": [f"s{size.speakers + 1}"], "train_overrides": over,
+            "eval_overrides": evaluation, "label": "intelligibility"}
 
 
 def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, jobs: int | None = None,
@@ -114,10 +138,15 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     # the vocabulary task trains on word segments: the published systems only (gu2s reads whole utterances)
     vocab = {**common, "systems": tuple(s for s in size.systems if s != "gu2s")}
     run_experiment("vocabulary", features, exp, speakers=spk[:1], train_only=True, **vocab)
+    words = _words_experiment(size, common)
+    if words:
+        run_experiment("single", features, exp, train_only=True, **words)
     paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
              run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
              # per-word scores of the first speaker's runs trained on word segments
              run_experiment("vocabulary", features, exp, speakers=spk[:1], **vocab)]
+    if words:
+        paths.append(run_experiment("single", features, exp, **words))
     if size.real_grid:
         from .demo_real import real_grid_section
 

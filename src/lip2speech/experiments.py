@@ -10,7 +10,8 @@ Output folder DIR (shared by all experiments, so identical runs are trained once
                                    training split
   <label>/results.json             rows (system, condition, metrics with 95% CIs on test, corr2 on train, the
                                    published train and test values), samples; label: the experiment's name
-  <label>/table.md                 the same table as Markdown
+  <label>/table.md                 the same table as Markdown (single speaker: and gu2s minus each system,
+                                   paired per test utterance, under `paired` in results.json)
 Everything is resumable: finished runs and up-to-date evaluations are reused.
 """
 
@@ -31,6 +32,9 @@ from .systems import PUBLISHED_SYSTEMS, SYSTEMS
 from .batch_training import train_runs
 
 EXPERIMENTS_DIR = Path(__file__).parent / "configs" / "experiments"
+#: Single-speaker tables compare this system with every other one, utterance by utterance, on these metrics.
+PAIRED_REFERENCE = "gu2s"
+PAIRED_METRICS = ("wacc", "stoi", "estoi", "corr2")
 
 
 @dataclass
@@ -170,6 +174,26 @@ def _word_table(runs: dict[str, Path], split: str) -> tuple[dict[str, dict[str, 
     return table, pooled
 
 
+def paired_rows(per_utterance: dict[str, list[dict[str, Any]]], reference: str = PAIRED_REFERENCE
+                ) -> dict[str, Any]:
+    """`reference` minus every other system on the test utterances both were scored on: per metric the mean
+    paired difference, its 95% CI and the reference's wins / ties / losses; {reference, rows}."""
+    from .metrics import paired_difference
+
+    ref = {r["key"]: r for r in per_utterance[reference]}
+    if len(ref) < len(per_utterance[reference]):
+        raise Lip2SpeechError(f"{reference}: the same utterance key twice in its scores; cannot pair them")
+    rows = []
+    for system, items in per_utterance.items():
+        if system == reference:
+            continue
+        other = {r["key"]: r for r in items}
+        keys = sorted(set(ref) & set(other), key=natural_key)
+        rows.append({"system": system, "n": len(keys), "metrics": {
+            m: paired_difference([ref[k][m] for k in keys], [other[k][m] for k in keys]) for m in PAIRED_METRICS}})
+    return {"reference": reference, "metrics": list(PAIRED_METRICS), "rows": rows}
+
+
 def run_experiment(
     name: str | Path,
     features: str | Path,
@@ -274,6 +298,8 @@ def run_experiment(
                      "train_metrics": ({"corr2": mean_ci(pooled_train[system])} if pooled_train.get(system)
                                        else {})},
                     _published_for(spec, kind, system, "mean")))
+        if PAIRED_REFERENCE in pooled and len(pooled) > 1:
+            result["paired"] = paired_rows(pooled)
     if kind == "vocabulary":
         for cond, runs in runs_by_condition.items():
             table, per_word = _word_table(runs, spec.split)
@@ -338,9 +364,12 @@ def _samples(runs_by_condition: dict[str, dict[str, Path]], base: Path, split: s
 
 def write_table(result: dict[str, Any], path: Path) -> None:
     """The results table of `result` as Markdown, with the note on what its columns are."""
-    from .report import TABLE_HEADER, TABLE_NOTE, markdown_table, table_rows
+    from .report import PAIRED_NOTE, TABLE_HEADER, TABLE_NOTE, markdown_table, paired_table, paired_title, table_rows
 
-    write_text(path, markdown_table(TABLE_HEADER, table_rows(result)) + f"\n\n{TABLE_NOTE}\n")
+    text = markdown_table(TABLE_HEADER, table_rows(result)) + f"\n\n{TABLE_NOTE}\n"
+    if result.get("paired"):
+        text += f"\n{paired_title(result)}:\n\n{markdown_table(*paired_table(result))}\n\n{PAIRED_NOTE}\n"
+    write_text(path, text)
 
 
 def print_results(path: str | Path, log: Callable[[str], None] = print) -> None:

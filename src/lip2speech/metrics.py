@@ -116,3 +116,14 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
     std = float(x.std(ddof=1))
     half = float(student_t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "std": std, "n": n}
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
+    """a - b paired item by item (pairs where both are finite): mean_ci of the differences plus wins, ties and
+    losses of a (counts of items with a > b, a == b, a < b)."""
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"paired values need equal lengths, got {x.shape} and {y.shape}")
+    d = (x - y)[np.isfinite(x) & np.isfinite(y)]
+    return {**mean_ci(d, level), "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
+            "losses": int((d < 0).sum())}

@@ -39,6 +39,9 @@ TABLE_NOTE = ("corr2 test (ours): mean and 95% CI over the run's held-out test u
               "mean over its training utterances; corr2 test / train (published): the study's averages over its "
               "held-out test videos / its training videos (its headline numbers are training-set averages); "
               "the other columns are on the test utterances.")
+PAIRED_NOTE = ("Δ: the reference system's score minus the other system's on the same test utterance, averaged "
+               "over the utterances (pooled over the speakers), with its 95% Student-t interval; an interval "
+               "wholly above 0 means the reference is better on these utterances.")
 EXPERIMENT_TITLES = {
     "single": "Single speaker",
     "multi": "Multi-speaker",
@@ -93,6 +96,41 @@ def table_rows(result: dict[str, Any]) -> list[list[str]]:
             fmt(_stat(row, "corr2")), ci, fmt(train.get("mean")), fmt_published(pub_test), fmt_published(pub_train),
         ] + [fmt(_stat(row, key)) for key, _ in METRIC_COLUMNS])
     return rows
+
+
+#: Column titles of the paired metrics (experiments.PAIRED_METRICS keys).
+PAIRED_TITLES = {"wacc": "word acc.", "stoi": "STOI", "estoi": "ESTOI", "corr2": "corr2"}
+
+
+def paired_title(result: dict[str, Any]) -> str:
+    """Heading of an experiment's paired comparison."""
+    return f"{result['paired']['reference']} minus each system, paired per test utterance"
+
+
+def paired_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, cells) of an experiment's paired comparison: per system and metric the mean difference from the
+    reference with its 95% CI; for the first metric also the reference's wins / ties / losses."""
+    paired = result["paired"]
+    metrics = paired["metrics"]
+    header = ["System", "Test utts"]
+    for i, m in enumerate(metrics):
+        header += [f"Δ {PAIRED_TITLES.get(m, m)}", "95% CI"] + (["wins / ties / losses"] if i == 0 else [])
+    rows = []
+    for row in paired["rows"]:
+        cells = [row["system"], str(row["n"])]
+        for i, m in enumerate(metrics):
+            d = row["metrics"][m]
+            cells += [fmt_signed(d["mean"]), f"[{fmt_signed(d['ci_low'])}, {fmt_signed(d['ci_high'])}]"]
+            if i == 0:
+                cells.append(f"{d['wins']} / {d['ties']} / {d['losses']}")
+        rows.append(cells)
+    return header, rows
+
+
+def fmt_signed(value: Any, digits: int = 3) -> str:
+    """A number with its sign (+0.142); '–' for missing or NaN."""
+    text = fmt(value, digits)
+    return text if text == "–" or text.startswith("-") else f"+{text}"
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -291,6 +329,10 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
         page.para("; ".join(meta))
         page.table(TABLE_HEADER, table_rows(result))
         page.note(TABLE_NOTE)
+        if result.get("paired"):
+            page.para(paired_title(result) + ":")
+            page.table(*paired_table(result))
+            page.note(PAIRED_NOTE)
         for row in result.get("rows", []):
             if row.get("error"):
                 page.para(f"Failed: {row.get('system')} {row.get('condition')}: {row['error']}")
@@ -341,4 +383,6 @@ def summary_text(results: Iterable[dict[str, Any]]) -> str:
             continue
         rows = [[r[i] for i in keep] for r in table_rows(result)]
         parts.append(f"{result_title(result)}\n{text_table([TABLE_HEADER[i] for i in keep], rows)}\n{TABLE_NOTE}")
+        if result.get("paired"):
+            parts.append(f"{paired_title(result)}:\n{text_table(*paired_table(result))}\n{PAIRED_NOTE}")
     return "\n\n".join(parts)

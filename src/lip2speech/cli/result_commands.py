@@ -147,20 +147,24 @@ def report_cmd(
 def demo_cmd(
     out: Path = typer.Option(Path("lip2speech-demo"), "--out", "-o", help="Output folder (resumable)."),
     quick: bool = typer.Option(False, "--quick", help="A reduced demo (2 speakers, 2 epochs: about 3 minutes)."),
-    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers (default 3)."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", help="Synthetic speakers of the single-speaker, "
+                                           "multi-speaker and vocabulary experiments (default 3)."),
     utterances: Optional[int] = typer.Option(None, "--utterances", help="Utterances per speaker (default 16)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Override max_epochs of the systems."),
+    words: Optional[int] = typer.Option(None, "--words", help="Utterances of the extra speaker of the "
+                                        "intelligibility experiment (default 100; 0: no such experiment)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
 ) -> None:
-    """The main job: synthetic corpus -> features -> training (incl. gu2s) -> experiments -> the shipped grid-s1
-    model on real GRID clips -> report."""
+    """The main job: synthetic corpus -> features -> training (incl. gu2s) -> experiments (and an intelligibility
+    experiment: gu2s minus each published system in recognised words) -> the shipped grid-s1 model on real GRID
+    clips -> report."""
     import dataclasses
 
     from ..demo import QUICK, DemoSize, run_demo
 
     size = QUICK if quick else DemoSize()
-    changes = {k: v for k, v in {"speakers": speakers, "utterances": utterances, "epochs": epochs}.items()
-               if v is not None}
+    changes = {k: v for k, v in {"speakers": speakers, "utterances": utterances, "epochs": epochs,
+                                 "words_utterances": words}.items() if v is not None}
     if speakers is not None:
         changes["speaker_counts"] = tuple(n for n in size.speaker_counts if n < speakers) + (speakers,)
         changes["single_speakers"] = min(size.single_speakers, speakers)

@@ -16,6 +16,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -95,10 +96,22 @@ def make_speakers(n: int, seed: int) -> list[Speaker]:
     return speakers
 
 
-def draw_sentences(n_speakers: int, n_utterances: int, seed: int) -> list[list[tuple[str, ...]]]:
-    """Sentences per speaker, distinct within a speaker; every slot cycles through shuffled rounds of its words,
-    so every one of the 51 words occurs once the corpus has at least 25 utterances."""
-    total = n_speakers * n_utterances
+def utterance_counts(n_speakers: int, n_utterances: int | Sequence[int]) -> list[int]:
+    """Utterances of each speaker: one count for all, or one per speaker."""
+    if isinstance(n_utterances, int):
+        return [n_utterances] * n_speakers
+    counts = [int(n) for n in n_utterances]
+    if len(counts) != n_speakers:
+        raise ValueError(f"{len(counts)} utterance counts for {n_speakers} speakers")
+    return counts
+
+
+def draw_sentences(n_speakers: int, n_utterances: int | Sequence[int], seed: int) -> list[list[tuple[str, ...]]]:
+    """Sentences per speaker (`n_utterances`: one count for all, or one per speaker), distinct within a speaker;
+    every slot cycles through shuffled rounds of its words, so every one of the 51 words occurs once the corpus
+    has at least 25 utterances."""
+    counts = utterance_counts(n_speakers, n_utterances)
+    total = sum(counts)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     columns = []
     for pairs in SLOTS.values():
@@ -109,8 +122,8 @@ def draw_sentences(n_speakers: int, n_utterances: int, seed: int) -> list[list[t
     for s in range(n_speakers):
         seen: set[tuple[str, ...]] = set()
         own = []
-        for u in range(n_utterances):
-            k = s * n_utterances + u
+        for u in range(counts[s]):
+            k = sum(counts[:s]) + u
             words = [col[k] for col in columns]
             tries = 0
             while tuple(words) in seen:  # rare: re-draw the letter and digit (then any slot)
@@ -210,20 +223,25 @@ def _clear(out: Path) -> None:
 def synth_corpus(
     out: str | Path,
     speakers: int = 4,
-    utterances: int = 50,
+    utterances: int | Sequence[int] = 50,
     seed: int = 0,
     jobs: int = 1,
     overwrite: bool = False,
     show_progress: bool = True,
 ) -> JobReport:
-    """Generate a synthetic GRID-like corpus of `speakers` x `utterances` clips into `out`, deterministic for `seed`."""
+    """Generate a synthetic GRID-like corpus of `speakers` x `utterances` clips into `out` (`utterances`: one
+    count for every speaker, or one per speaker), deterministic for `seed`."""
     out = Path(out)
-    if speakers < 1 or utterances < 1:
+    try:
+        counts = utterance_counts(speakers, utterances)
+    except ValueError as exc:
+        raise Lip2SpeechError(str(exc), out) from None
+    if speakers < 1 or min(counts) < 1:
         raise Lip2SpeechError(f"need at least 1 speaker and 1 utterance, got {speakers} x {utterances}", out)
     n_sentences = int(np.prod([len(pairs) for pairs in SLOTS.values()]))
-    if utterances > n_sentences // 2:
+    if max(counts) > n_sentences // 2:
         raise Lip2SpeechError(f"at most {n_sentences // 2} utterances per speaker (GRID has {n_sentences} "
-                              f"sentences), got {utterances}", out)
+                              f"sentences), got {max(counts)}", out)
     if out.exists() and not out.is_dir():
         raise Lip2SpeechError("output exists and is not a folder", out)
     if out.exists() and any(out.iterdir()):
