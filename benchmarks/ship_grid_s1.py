@@ -111,6 +111,7 @@ def main() -> None:
 
     from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.features import prepare
+    from lip2speech.inference import load_checkpoint
     from lip2speech.shipped import export_model
     from lip2speech.train import train_system
     from lip2speech.train_config import load_train_config
@@ -128,7 +129,7 @@ def main() -> None:
         print(f"trained seed {seed}: {summary['epochs']} epochs ({time.perf_counter() - t0:.0f} s this session)",
               flush=True)
         rows = list(csv.DictReader((run / "metrics.csv").open()))
-        members.append({"seed": seed, "run": run, "epochs": summary["epochs"], "params": summary["params"],
+        members.append({"seed": seed, "run": run, "epochs": summary["epochs"],
                         "seconds": sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))})
     runs = [mb["run"] for mb in members]
     ens = args.run / NAME  # the averaged model as a run folder, to evaluate it before it ships
@@ -144,7 +145,7 @@ def main() -> None:
     clips = split["test"][:CLIPS]
     cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus} --features {args.features} "
            f"--run {args.run} --jobs {args.jobs}")
-    params = sum(mb["params"] for mb in members)
+    params = int(load_checkpoint(ens / "model.ckpt")["lip2speech"]["params"])  # export_model's sum over members
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips])
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
