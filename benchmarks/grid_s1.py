@@ -167,15 +167,17 @@ def main() -> None:
     ap.add_argument("--invert-iters", type=int, help="spectrogram inversion iterations (default: its own, 20)")
     ap.add_argument("--gu2s", type=Path, nargs="*", default=[],
                     help="gu2s run folders (trained on the same s1 split at 16 kHz, evaluated with `lip2speech "
-                         "evaluate RUN --corpus C` and `--split train --no-waveform`) to print beside the "
-                         "published systems, on the same test clips")
+                         "evaluate RUN --corpus C` and `--split train --no-waveform`; for a shipped model, "
+                         "the ./NAME-evaluations folder those commands write) to print beside the published "
+                         "systems on the same test clips, each with its paired table (gu2s minus each system)")
     args = ap.parse_args()
 
-    from lip2speech.evaluate import EvalOptions
-    from lip2speech.experiments import run_experiment
+    from lip2speech.evaluate import EvalOptions, read_per_utterance
+    from lip2speech.experiments import paired_rows, run_experiment
     from lip2speech.features import prepare
     from lip2speech.parallel import default_jobs
-    from lip2speech.report import build_report, load_results, summary_text, text_table
+    from lip2speech.report import (PAIRED_NOTE, build_report, load_results, paired_table, paired_title, summary_text,
+                                   text_table)
     from lip2speech.hardware import resolve_hardware, training_jobs
     from lip2speech.train_config import load_train_config
 
@@ -259,6 +261,11 @@ def main() -> None:
         print(f"\nevery system on the same test clips (corr2 and AE ceiling: all test clips; waveform metrics: the "
               f"{n_wave} clips all have them; train corr2: the training split)")
         print(text_table(header, rows))
+        for ref in (name for name in runs if name.startswith("gu2s")):  # each gu2s run paired with the others
+            per = {name: read_per_utterance(run / "eval-test" / "per_utterance.csv") for name, run in runs.items()
+                   if name == ref or not name.startswith("gu2s")}
+            result = {"paired": paired_rows(per, reference=ref)}
+            print(f"\n{paired_title(result)}:\n{text_table(*paired_table(result))}\n{PAIRED_NOTE}")
 
 
 if __name__ == "__main__":

@@ -172,7 +172,17 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     assert res.exit_code == 0, res.output
     assert f"skipped: {okeys[1]}" in res.output and "eval-my-recordings" in res.output
     res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--split", "test"])
-    assert res.exit_code != 0 and "not both" in str(res.exception)
+    assert res.exit_code != 0 and "1 of the 2 utterances of split 'test' are not prepared here" in str(res.exception)
+    # --split with --features: the run's own split, read from that folder (a shipped model's test split)
+    import shutil
+
+    mine = tmp_path / "mine"
+    shutil.copytree(tmp_path / "features", mine)
+    res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(mine), "--split", "test", "--no-waveform"])
+    assert res.exit_code == 0, res.output
+    own = run / "eval-test"
+    assert [r["key"] for r in E.read_per_utterance(own / "per_utterance.csv")] == sorted(fake_run[1][2:])
+    assert E.load_summary(own)["scope"]["split"] == "test" and E.load_summary(own)["features"] == str(mine.resolve())
     # --speak-inversion: scored as speak inverts (recorded in the options); with an --invert-* option, an error
     res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--no-waveform", "--speak-inversion"])
     assert res.exit_code == 0, res.output

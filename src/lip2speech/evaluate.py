@@ -25,10 +25,13 @@ Prediction = tuple[dict[str, Any], np.ndarray, "np.ndarray | None"]
 def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions | None = None,
                  corpus: str | Path | None = None, force: bool = False, show_progress: bool = True,
                  features: str | Path | None = None, speakers: Sequence[str] | None = None,
-                 self_normalise: bool = False, sources: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+                 self_normalise: bool = False, sources: Mapping[str, Mapping[str, str]] | None = None,
+                 own_split: bool = False) -> Path:
     """Evaluate `run_dir` on `split` of its own features, or on every utterance of another prepared features
-    folder `features` (only `speakers` when given); writes RUN/eval-<split | folder name>/ and returns that folder
-    (reused if up to date). Utterances that cannot be read or predicted are reported in the summary and skipped.
+    folder `features` (only `speakers` when given), or with `own_split` on its `split` found in `features` (a
+    shipped model's test split on clips the user prepared); writes RUN/eval-<split | folder name>/ and returns
+    that folder (reused if up to date). Utterances that cannot be read or predicted are reported in the summary
+    and skipped.
 
     With `corpus`, STOI/PESQ/word accuracy compare against the original recordings and the sample videos
     use the original video; without it, against the inversion of the target spectrogram and face crops.
@@ -44,17 +47,27 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     home = Path(f"{run_dir}-evaluations") if shipped else Path(run_dir)  # a shipped model: ./NAME-evaluations
     if shipped and features is None:
         raise Lip2SpeechError(f"{run_dir} is a shipped model: give the prepared clips to score with --features")
+    if own_split and (features is None or speakers):
+        raise Lip2SpeechError("scoring a run's own split in another features folder needs that folder, no speakers")
     run_dir = resolve_run(run_dir)
     scope = None if features is None else {"features": str(Path(features).resolve()),
-                                            "speakers": sorted(speakers or []), "self_normalise": self_normalise}
-    out = home / f"eval-{split if features is None else eval_name(run_dir, features)}"
+                                            "speakers": sorted(speakers or []), "self_normalise": self_normalise,
+                                            **({"split": split} if own_split else {})}
+    out = home / f"eval-{split if features is None or own_split else eval_name(run_dir, features)}"
     if not force and EF.up_to_date(out, run_dir, opts, scope):
         return out
     rec = load_run(run_dir)
-    if features is None:
-        features_dir, keys = rec.features_dir, _split_keys(run_dir, split, rec)
+    if features is None or own_split:
+        keys = _split_keys(run_dir, split, rec)
         if not keys:
             raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
+        features_dir = rec.features_dir
+        if own_split:
+            features_dir = Path(features)
+            missing = sorted(set(keys) - set(features_keys(rec, features_dir)))
+            if missing:
+                raise Lip2SpeechError(f"{len(missing)} of the {len(keys)} utterances of split '{split}' are not "
+                                      f"prepared here (e.g. {missing[0]})", features_dir)
     else:
         features_dir, keys = Path(features), features_keys(rec, features, speakers)
     extra = {"run": str(run_dir), **({} if scope is None else {"scope": scope, "features": scope["features"]})}

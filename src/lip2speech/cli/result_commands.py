@@ -18,7 +18,8 @@ def evaluate_cmd(
     run: Path = typer.Argument(..., help="Trained run folder (from `lip2speech train` or an experiment), or a "
                                "shipped model name (e.g. grid-s1, with --features; written to ./NAME-evaluations/)."),
     split: Optional[str] = typer.Option(None, "--split", help="Split of the run's split.json to evaluate "
-                                        "(default: test)."),
+                                        "(default: test); with --features, that split's clips in that folder "
+                                        "(e.g. a shipped model's test split, on clips you prepared)."),
     features: Optional[Path] = typer.Option(
         None, "--features", "-f", help="Instead of a split: every utterance of this other features folder (made by "
                                        "`prepare`), written to RUN/eval-<folder name>/."),
@@ -52,8 +53,8 @@ def evaluate_cmd(
     from ..parallel import default_jobs
     from ..report import fmt, text_table
 
-    if features is not None and split is not None:
-        raise Lip2SpeechError("give --split or --features, not both")
+    if features is not None and split is not None and speakers:
+        raise Lip2SpeechError("--speakers goes with --features alone, not with --split")
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
     default = EvalOptions()
@@ -70,7 +71,8 @@ def evaluate_cmd(
     if speak_inversion:
         opts = opts.with_speak_inversion()
     out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
-                       speakers=speaker_list(speakers) or None, self_normalise=self_normalise)
+                       speakers=speaker_list(speakers) or None, self_normalise=self_normalise,
+                       own_split=features is not None and split is not None)
     summary = load_summary(out)
     rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
             for m, s in summary["metrics"].items()]
