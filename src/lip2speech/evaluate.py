@@ -61,9 +61,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
         keys = _split_keys(run_dir, split, rec)
         if not keys:
             raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
-        features_dir = rec.features_dir
+        features_dir = Path(features) if own_split else rec.features_dir  # a shipped model has no features folder
         if own_split:
-            features_dir = Path(features)
             missing = sorted(set(keys) - set(features_keys(rec, features_dir)))
             if missing:
                 raise Lip2SpeechError(f"{len(missing)} of the {len(keys)} utterances of split '{split}' are not "
