@@ -60,15 +60,16 @@ def _quiet_lightning() -> None:
 
 def _corpus(out: Path, size: DemoSize, jobs: int, show_progress: bool, log: Callable[[str], None]) -> None:
     """Generate the synthetic corpus unless the same one (seed, size) is already there."""
-    from .corpus.synth import synth_corpus
+    from .corpus.synth import synth_corpus, utterance_counts
 
     counts = size.utterance_counts()
     meta = out / "synth.json"
     if meta.is_file():
         done = json.loads(meta.read_text())
+        n_spk = len(done.get("speakers", []))
         n_utt = len(list(out.glob("s*/video/*.mp4")))
-        if (done.get("seed") == size.seed and len(done.get("speakers", [])) == len(counts)
-                and n_utt == sum(counts) and done.get("utterances_per_speaker") in (counts, counts[0])):
+        if (done.get("seed") == size.seed and n_spk == len(counts) and n_utt == sum(counts)
+                and utterance_counts(n_spk, done.get("utterances_per_speaker", [])) == counts):
             log(f"corpus: reusing {out} ({len(counts)} speakers, {counts} utterances)")
             return
     log(f"corpus: generating {len(counts)} speakers ({counts} utterances) into {out}")

@@ -48,7 +48,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     if shipped and features is None:
         raise Lip2SpeechError(f"{run_dir} is a shipped model: give the prepared clips to score with --features")
     if own_split and (features is None or speakers):
-        raise Lip2SpeechError("scoring a run's own split in another features folder needs that folder, no speakers")
+        raise Lip2SpeechError("a run's own split read from another features folder (--split with --features) "
+                              "needs that folder and takes no --speakers")
     run_dir = resolve_run(run_dir)
     scope = None if features is None else {"features": str(Path(features).resolve()),
                                             "speakers": sorted(speakers or []), "self_normalise": self_normalise,
@@ -61,12 +62,14 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
         keys = _split_keys(run_dir, split, rec)
         if not keys:
             raise Lip2SpeechError(f"split '{split}' has no utterances", run_dir / "split.json")
-        features_dir = Path(features) if own_split else rec.features_dir  # a shipped model has no features folder
-        if own_split:
-            missing = sorted(set(keys) - set(features_keys(rec, features_dir)))
-            if missing:
-                raise Lip2SpeechError(f"{len(missing)} of the {len(keys)} utterances of split '{split}' are not "
-                                      f"prepared here (e.g. {missing[0]})", features_dir)
+    if features is None:
+        features_dir = rec.features_dir
+    elif own_split:  # a shipped model has no features folder of its own
+        features_dir = Path(features)
+        missing = sorted(set(keys) - set(features_keys(rec, features_dir)))
+        if missing:
+            raise Lip2SpeechError(f"{len(missing)} of the {len(keys)} utterances of split '{split}' are not "
+                                  f"prepared here (e.g. {missing[0]})", features_dir)
     else:
         features_dir, keys = Path(features), features_keys(rec, features, speakers)
     extra = {"run": str(run_dir), **({} if scope is None else {"scope": scope, "features": scope["features"]})}

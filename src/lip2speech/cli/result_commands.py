@@ -53,8 +53,6 @@ def evaluate_cmd(
     from ..parallel import default_jobs
     from ..report import fmt, text_table
 
-    if features is not None and split is not None and speakers:
-        raise Lip2SpeechError("--speakers goes with --features alone, not with --split")
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
     default = EvalOptions()

@@ -122,8 +122,9 @@ def draw_sentences(n_speakers: int, n_utterances: int | Sequence[int], seed: int
     for s in range(n_speakers):
         seen: set[tuple[str, ...]] = set()
         own = []
+        first = sum(counts[:s])  # this speaker's first sentence in the slot columns
         for u in range(counts[s]):
-            k = sum(counts[:s]) + u
+            k = first + u
             words = [col[k] for col in columns]
             tries = 0
             while tuple(words) in seen:  # rare: re-draw the letter and digit (then any slot)
