@@ -36,3 +36,17 @@ def test_study_split_protocol():
         SP.split_keys(keys, test_speakers=("s2",), protocol="study")
     with pytest.raises(Lip2SpeechError, match="unknown split protocol"):
         SP.split_keys(keys, protocol="theirs")
+
+
+def test_fixed_test_split_keeps_the_given_test_keys_and_draws_train_clips():
+    from lip2speech.splits import fixed_test_split
+
+    keys = [f"s1/k{i:03d}" for i in range(50)]
+    test = keys[:10] + ["s1/absent"]
+    split = fixed_test_split(keys, test, val_fraction=0.1, seed=3)
+    assert split["test"] == keys[:10]
+    assert not set(split["train"]) & set(test) and not set(split["val"]) & set(test)
+    assert len(split["train"]) + len(split["val"]) == 40 and len(split["val"]) == 4
+    small = fixed_test_split(keys, test, val_fraction=0.0, seed=3, train_clips=12)
+    assert len(small["train"]) == 12 and set(small["train"]) < set(keys[10:])
+    assert small == fixed_test_split(keys, test, val_fraction=0.0, seed=3, train_clips=12)

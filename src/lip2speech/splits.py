@@ -87,3 +87,15 @@ def derangement(keys: Sequence[str], seed: int = 0) -> dict[str, str]:
         return {k: k for k in keys}
     order = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
     return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
+
+
+def fixed_test_split(keys: Sequence[str], test: Sequence[str], val_fraction: float = 0.0, seed: int = 0,
+                     train_clips: int = 0) -> dict[str, list[str]]:
+    """Split with a given test set: the keys in `test` test, the others split into validation and training as
+    split_keys does; train_clips > 0 keeps that many training keys (a seeded draw, for data-scaling runs)."""
+    held = set(test)
+    rest = split_keys([k for k in keys if k not in held], 0.0, val_fraction, seed=seed)
+    train = rest["train"]
+    if train_clips > 0:
+        train = sorted(sorted(train, key=lambda k: _rank(k, seed))[:train_clips])
+    return {"train": train, "val": rest["val"], "test": sorted(k for k in keys if k in held)}

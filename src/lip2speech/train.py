@@ -36,13 +36,30 @@ def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
     if not keys:
         raise Lip2SpeechError("no utterances to train on", features_dir)
     seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
-    split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, seed, cfg.split_protocol)
+    if cfg.test_split:
+        split = SP.fixed_test_split(keys, _test_keys(cfg.test_split), cfg.val_fraction, seed, cfg.train_clips)
+    else:
+        split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, seed, cfg.split_protocol)
     if cfg.val_fraction <= 0 and cfg.system not in UTTERANCE_SYSTEMS:
         raise Lip2SpeechError(f"val_fraction 0 (no validation) is for the whole-utterance systems; {cfg.system} "
                               "picks its checkpoint and learning rate on validation", features_dir)
     if not split["train"] or (not split["val"] and cfg.val_fraction > 0):
         raise Lip2SpeechError("too few utterances for a train/validation split", features_dir)
     return split
+
+
+def _test_keys(source: str) -> list[str]:
+    """The test keys of a split.json file, or of a shipped model's split.json (by name)."""
+    import json
+
+    from .shipped import resolve_run
+
+    path = Path(source)
+    if not path.is_file():
+        path = resolve_run(source) / "split.json"
+    if not path.is_file():
+        raise Lip2SpeechError("test_split: no such split.json or shipped model", source)
+    return list(json.loads(path.read_text())["test"])
 
 
 def _input_shape(kind: str, features_dir: Path, key: str) -> dict[str, int]:

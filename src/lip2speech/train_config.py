@@ -44,6 +44,8 @@ class TrainConfig:
     gf_input: str = "study"  # gf2s input per slice: study (26 splined steps x 21 values) or frames (5 x 14)
     seed: int = 0
     split_seed: int | None = None  # the seed of the split (ours); None: `seed` (another seed, the same split)
+    test_split: str = ""  # a split.json or shipped model name: its test keys are the test set, all others train
+    train_clips: int = 0  # > 0: train on this many of the training keys (a seeded draw; data-scaling runs)
     max_epochs: int = 40
     batch_size: int = 32  # the whole batch: DDP processes take an equal share each
     lr: float = 1e-4
