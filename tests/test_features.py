@@ -108,3 +108,11 @@ def test_prepare_reuses_the_tracks_of_lip2speech_lips(corpus, tmp_path):
     assert np.array_equal(load_item(tmp_path / "feats", key)["lips"]["gf"], track.gf)
     other = next(k for k in report.written if k != key)
     assert load_item(tmp_path / "feats", other)["lips"]["gf"].max() < 1000
+
+
+@pytest.mark.slow
+def test_prepare_keeps_the_items_of_another_corpus_in_the_same_folder(corpus, tmp_path):
+    out = tmp_path / "feats"
+    first = prepare(corpus, out, speakers=["s1"], jobs=1, show_progress=False)
+    second = prepare(corpus, out, speakers=["s2"], jobs=1, show_progress=False)
+    assert sorted(load_manifest(out)) == sorted(first.written + second.written) and len(load_manifest(out)) == 4

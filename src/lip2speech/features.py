@@ -102,6 +102,10 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
         if e["key"] in with_track:
             report.reused_tracks.append(e["key"])
     report.failures += res.failures
+    scanned = {u.key for u in mine}  # items of another corpus prepared into the same folder stay listed
+    for e in store.manifest_part((i, n)):
+        if e["key"] not in scanned and e["key"] not in entries and item_path(out, e["key"]).exists():
+            entries[e["key"]] = e
     store.write_manifest([entries[k] for k in sorted(entries)], (i, n))
     return report
 

@@ -176,6 +176,11 @@ class FeatureStore:
         """Write one prepared utterance (atomically); returns its manifest entry."""
         return write_item(self.path, key, aud, lips, speaker, words, word_times)
 
+    def manifest_part(self, part: tuple[int, int] = (1, 1)) -> list[dict[str, Any]]:
+        """The entries of manifest part i of n ([] when that part was never written)."""
+        path = self.path / "manifest" / f"part-{part[0]}-of-{part[1]}.json"
+        return list(json.loads(path.read_text())["items"]) if path.is_file() else []
+
     def write_manifest(self, entries: Sequence[Mapping[str, Any]], part: tuple[int, int] = (1, 1)) -> None:
         """Write manifest part i of n (a shard's items)."""
         write_json(self.path / "manifest" / f"part-{part[0]}-of-{part[1]}.json", {"items": list(entries)})
