@@ -24,7 +24,7 @@ def test_audspec_and_resynth_roundtrip(tmp_path):
     aud = np.load(tmp_path / "a.npy")
     assert aud.shape == (63, 128) and aud.dtype == np.float32
     assert (tmp_path / "a.png").stat().st_size > 1000
-    res = runner.invoke(app, ["resynth", str(tmp_path / "a.npy"), "--out", str(tmp_path / "b.wav"), "--iters", "3"])
+    res = runner.invoke(app, ["resynth", str(tmp_path / "a.npy"), "--out", str(tmp_path / "b.wav"), "--invert-iters", "3"])
     assert res.exit_code == 0, res.output
     y, fs = sf.read(tmp_path / "b.wav")
     assert fs == 8000 and len(y) == 63 * 64 and 0.5 < np.max(np.abs(y)) <= 0.91

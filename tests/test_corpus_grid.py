@@ -271,7 +271,7 @@ def test_media_check_reports_corrupt_video_wrong_wav_and_missing_audio(tmp_path)
     assert len(problems) == len(expected) and all("\n" not in p for p in scan.problems)
 
     result = CliRunner().invoke(app, ["corpus", "info", str(root), "-j", "1"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # clips were skipped
     lines = result.output.splitlines()
     assert "utterances: 3, total duration 3.0 s" in lines
     assert f"problems ({len(scan.problems)}):" in lines

@@ -148,7 +148,7 @@ def test_refuses_non_empty_folder(tmp_path: Path):
     (tmp_path / "keep.txt").write_text("x")
     with pytest.raises(Lip2SpeechError, match="--overwrite"):
         synth_corpus(tmp_path, 1, 1, show_progress=False)
-    proc = subprocess.run([sys.executable, "-m", "lip2speech", "synth", str(tmp_path), "--speakers", "1",
+    proc = subprocess.run([sys.executable, "-m", "lip2speech", "synth", str(tmp_path), "--n-speakers", "1",
                            "--utterances", "1"], capture_output=True, text=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

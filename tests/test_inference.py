@@ -75,14 +75,15 @@ def test_speak_writes_audio_and_video_even_with_lost_faces(run, grid_dir, tmp_pa
     assert info["frames_without_face"] >= 8
     assert read_video(tmp_path / "s.mp4").frames.shape[0] == len(frames)
     noise = tmp_path / "noface.mp4"
-    write_video(noise, np.random.default_rng(0).integers(0, 255, (10, 96, 96, 3), dtype=np.uint8), 25)
+    write_video(noise, np.random.default_rng(0).integers(0, 255, (30, 96, 96, 3), dtype=np.uint8), 25)
     with pytest.raises(Lip2SpeechError, match="no face"):
         speak(out, noise, tmp_path / "n.wav")
     with pytest.raises(Lip2SpeechError, match="autoencoder run"):
         speak(load_run(out).meta["autoencoder_run"], holed, tmp_path / "x.wav")
 
 
-@pytest.mark.parametrize("args, match", [(["--start", "chirp"], "unknown --start"), (["--f0", "0"], "--f0")])
+@pytest.mark.parametrize("args, match", [(["--invert-start", "chirp"], "unknown --invert-start"),
+                                         (["--invert-f0", "0"], "--invert-f0")])
 def test_speak_rejects_a_bad_inversion_start(tmp_path, args, match):
     from typer.testing import CliRunner
 

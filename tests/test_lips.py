@@ -87,7 +87,7 @@ def test_legacy_reproduces_jpeg_truncation(clip, track):
     assert not np.allclose(legacy.gf, track.gf)
 
 
-def _noise_video(path, n=10):
+def _noise_video(path, n=30):
     rng = np.random.default_rng(0)
     write_video(path, rng.integers(0, 256, (n, 96, 128, 3), dtype=np.uint8), 25.0)
     return path

@@ -51,3 +51,27 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write JSON (indented) atomically."""
     write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """One-line error (Lip2SpeechError naming `path`) unless `path` can be written: a file (or, with `folder`, a
+    folder) whose nearest existing ancestor is a folder that takes a new file. Creates nothing."""
+    from .errors import Lip2SpeechError
+
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise Lip2SpeechError("output folder is a file", path)
+        if not folder and path.is_dir():
+            raise Lip2SpeechError("output file is a folder", path)
+    parent = path if folder and path.is_dir() else path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise Lip2SpeechError(f"cannot write here: {parent} is a file, not a folder", path)
+    try:  # what permission bits say is not enough (root, read-only file systems): try a file
+        fd, probe = tempfile.mkstemp(prefix=".lip2speech-probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise Lip2SpeechError(f"cannot write in {parent}: {exc.strerror or exc}", path) from None

@@ -27,6 +27,7 @@ from .gabor import (
     resize_gp,
 )
 from .parallel import JobReport, default_jobs, run_jobs
+from .timebase import MIN_VIDEO_S
 from .video.io import Video, read_video, write_video
 from .video.landmarks import LandmarkTracker, interpolate_invalid, to_grey
 
@@ -101,6 +102,7 @@ def extract_lips(
     centre_smooth: int = 3,
     mouth_width: float | None = None,
     min_frames: int = 2,
+    min_seconds: float = MIN_VIDEO_S,
     max_gib: float = 8.0,
     tracker: LandmarkTracker | None = None,
 ) -> LipTrack:
@@ -108,11 +110,13 @@ def extract_lips(
 
     `legacy=True` reproduces the published JPEG round trip and region choice in GP and GF; `mouth_width`
     (px, GRID ~75) rescales the mouth so that footage of any size gives GF on GRID's scale (see lip_track).
-    All grey frames are held in memory: a file needing more than `max_gib` GiB is refused.
+    All grey frames are held in memory: a file needing more than `max_gib` GiB is refused. A video under
+    `min_seconds` s, or a file that decodes to far fewer frames than its container claims, is refused.
     """
     source = video if isinstance(video, (str, Path)) else None
+    claimed = 0
     if source is not None:
-        _check_memory(Path(source), max_gib)
+        claimed = _check_memory(Path(source), max_gib)
         video = read_video(source, grey=True)
     frames, fps = video.frames, float(video.fps)
     n = len(frames)
@@ -120,6 +124,12 @@ def extract_lips(
         raise Lip2SpeechError(
             f"video has only {n} frame{'s' if n != 1 else ''}; lip features need at least {min_frames}", source
         )
+    if claimed and n < 0.9 * claimed - 1:
+        raise Lip2SpeechError(f"video is truncated or damaged: {n} frames decode of the {claimed} its container "
+                              "claims", source)
+    if n / fps < min_seconds:
+        raise Lip2SpeechError(f"video is {n / fps:.2f} s long ({n} frames); speech from lips needs at least "
+                              f"{min_seconds:g} s", source)
     tracker = tracker or LandmarkTracker(detect_every=detect_every, smooth=smooth)
     lm = tracker.track(frames)
     if not lm.valid.any():
@@ -155,8 +165,9 @@ def load_track_for(path: str | Path) -> LipTrack:
     return track
 
 
-def _check_memory(path: Path, max_gib: float) -> None:
-    """Refuse, with a clear message, a video whose decoded grey frames would not fit in `max_gib` GiB."""
+def _check_memory(path: Path, max_gib: float) -> int:
+    """Refuse, with a clear message, a video whose decoded grey frames would not fit in `max_gib` GiB; returns
+    the frame count its container claims."""
     from .video.io import video_info
 
     info = video_info(path)
@@ -165,6 +176,7 @@ def _check_memory(path: Path, max_gib: float) -> None:
         raise Lip2SpeechError(
             f"video too long to extract in memory ({info.n_frames} frames of {info.width}x{info.height} = "
             f"{need:.1f} GiB > {max_gib:g} GiB): cut it into shorter pieces", path)
+    return int(info.n_frames)
 
 
 def lip_track(

@@ -101,8 +101,15 @@ def pesq_nb(ref: np.ndarray, deg: np.ndarray, fs: int) -> float:
     return pesq_nb_detail(ref, deg, fs)[0]
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Mean of the finite values and its Student-t confidence interval: {mean, ci_low, ci_high, std, n}."""
+METRIC_RANGES: dict[str, tuple[float, float]] = {  # the values each metric can take (its interval is clipped)
+    "corr2": (-1.0, 1.0), "corr2_ae": (-1.0, 1.0), "word_corr2": (-1.0, 1.0), "stoi": (-1.0, 1.0),
+    "estoi": (-1.0, 1.0), "pesq": (-0.5, 4.5), "wacc": (0.0, 1.0), "wacc_orig": (0.0, 1.0), "wacc_lips": (0.0, 1.0)}
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95,
+            bounds: tuple[float, float] | None = None) -> dict[str, float]:
+    """Mean of the finite values and its Student-t confidence interval: {mean, ci_low, ci_high, std, n}; the
+    interval clipped to `bounds` (the metric's range) when given."""
     from scipy.stats import t as student_t
 
     x = np.asarray([v for v in values if v is not None], dtype=np.float64)
@@ -115,7 +122,10 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
         return {"mean": mean, "ci_low": float("nan"), "ci_high": float("nan"), "std": float("nan"), "n": 1}
     std = float(x.std(ddof=1))
     half = float(student_t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "std": std, "n": n}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"mean": mean, "ci_low": low, "ci_high": high, "std": std, "n": n}
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .metrics import corr2, mean_ci, pesq_nb_detail, recognise_grid, stoi_detail, word_accuracy
+from .metrics import METRIC_RANGES, corr2, mean_ci, pesq_nb_detail, recognise_grid, stoi_detail, word_accuracy
 from .timebase import DEFAULT_FS, span_frames
 
 #: Metric names in the CSV and summary, in order.
@@ -89,7 +89,7 @@ def word_corr2(target: np.ndarray, pred: np.ndarray, word_times: Sequence[tuple[
 
 def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """metric -> mean with 95% confidence interval over the rows."""
-    return {m: mean_ci([float(r[m]) for r in rows]) for m in METRICS}
+    return {m: mean_ci([float(r[m]) for r in rows], bounds=METRIC_RANGES.get(m)) for m in METRICS}
 
 
 def invert(aud: np.ndarray, opts: EvalOptions, fs: int = DEFAULT_FS) -> np.ndarray:

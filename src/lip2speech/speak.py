@@ -15,6 +15,7 @@ import numpy as np
 from .audio import invert_auditory_spectrogram
 from .audio.files import write_wav
 from .errors import Lip2SpeechError
+from .fileio import check_writable
 from .features import lips_from_track
 from .inference import Reconstructor, load_run
 from .lips import LipTrack, extract_lips, load_track_for
@@ -79,7 +80,11 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     out_wav = Path(out_wav)
     write_wav(out_wav, wave, rec.fs)
     if out_video is not None:
-        write_video(out_video, rgb.frames, rgb.fps, audio=wave, audio_fs=rec.fs)
+        try:
+            write_video(out_video, rgb.frames, rgb.fps, audio=wave, audio_fs=rec.fs)
+        except BaseException:  # a clip's outputs come as a pair or not at all
+            out_wav.unlink(missing_ok=True)
+            raise
     times["write"] = time.perf_counter() - t
     return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
             "seconds": len(wave) / rec.fs, "frames_without_face": int((~lips["valid"]).sum()),
@@ -147,10 +152,13 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
     """Speech for every video of `inputs` (files or folders) with the model loaded once; a clip that fails is
     reported and skipped. Returns {startup_s (model + face models + warm-up), model_s, face_models_s, warm_up_s,
     clips (each with its process CPU seconds, cpu_s), failures}."""
+    videos = find_videos(inputs)
+    pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
+    for target in {p for pair in pairs for p in pair if p is not None}:  # before any work
+        check_writable(target)
     t0 = time.perf_counter()
     rec = load_run(run)
     t_model = time.perf_counter() - t0
-    videos = find_videos(inputs)
     t1 = time.perf_counter()
     needs_faces = any(v.suffix.lower() != TRACK_SUFFIX for v in videos)  # lips files need no face models
     if needs_faces:
@@ -159,7 +167,6 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
     t2 = time.perf_counter()
     warm_up(rec, needs_faces, n_iter=n_iter, method=method, start=start, f0=f0)
     t_warm = time.perf_counter() - t2
-    pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
     clips, failures = [], []
     for v, (wav, mp4) in zip(videos, pairs):
         c0 = time.process_time()

@@ -9,6 +9,7 @@ SPEC_FRAME_S = 0.008  # auditory spectrogram frame step (s): 125 frames per seco
 BINS = 128  # auditory spectrogram channels
 DEFAULT_FS = 8000  # Hz: the published audio rate (the octave-shifted NSL model)
 SAMPLE_RATES = (8000, 16000)  # Hz: audio rates of the auditory model (16 kHz: channels up to ~7 kHz)
+MIN_VIDEO_S = 1.0  # s: shorter videos are refused (truncated files; too little context for a sentence)
 
 
 def frame_times(n: int) -> np.ndarray:

@@ -16,10 +16,15 @@ _AUDIO_IN_SUFFIXES = {".wav", ".flac", ".ogg", ".mpg", ".mpeg", ".mp4", ".avi", 
 def _audio_batch(fn, inputs: list[Path], out: Path, suffix: str, jobs: int, desc: str, plot: Optional[Path] = None):
     """Run fn(src, dst[, plot]) over inputs: one input -> out is the file; several -> out is a folder."""
     from ..audio.files import SPECTROGRAM_SUFFIXES, expand_inputs
+    from ..fileio import check_writable
     from ..parallel import run_jobs
 
     files = expand_inputs(inputs, _AUDIO_IN_SUFFIXES | SPECTROGRAM_SUFFIXES)
-    if len(files) == 1 and not (out.is_dir() or len(inputs) > 1 or inputs[0].is_dir()):
+    single = len(files) == 1 and not (out.is_dir() or len(inputs) > 1 or inputs[0].is_dir())
+    check_writable(out, folder=not single)
+    if plot is not None:
+        check_writable(plot, folder=not single)
+    if single:
         return [fn((files[0], out, plot))], []
     items = [(f, out / f"{f.stem}{suffix}", None if plot is None else plot / f"{f.stem}.png") for f in files]
     report = run_jobs(fn, items, jobs=jobs, desc=desc)
@@ -51,7 +56,7 @@ def audspec(
     fs: int = typer.Option(8000, "--fs", help="Analysis sample rate in Hz (16 kHz * 2^k; 8000 = NSL's -1 octave)."),
     nsl_table: Optional[Path] = typer.Option(
         None, "--nsl-table", help="NSL aud24.mat to use the original cochlear filters instead of lip2speech's own."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
 ) -> None:
     """Auditory spectrogram (N x 128, 125 frames/s at 8 ms) of audio or video files, saved as float32 .npy."""
     from functools import partial
@@ -70,12 +75,12 @@ def audspec(
 def resynth(
     inputs: list[Path] = typer.Argument(..., help="Saved spectrograms (.npy, or .npz with 'aud'), or audio/video files."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .wav (one input) or folder (several: <name>.wav)."),
-    iters: Optional[int] = typer.Option(None, "--iters", help="Iterations: the quality/time knob (default 20 lbfgs, 2 cg, 30 nsl)."),
-    method: str = typer.Option("lbfgs", "--method", help="lbfgs (default: better quality than nsl at the same cost), cg (conjugate gradients, exact line search: best for few iterations) or nsl (NSL aud2wav projection)."),
+    iters: Optional[int] = typer.Option(None, "--invert-iters", help="Iterations: the quality/time knob (default 20 lbfgs, 2 cg, 30 nsl)."),
+    method: str = typer.Option("lbfgs", "--invert-method", help="lbfgs (default: better quality than nsl at the same cost), cg (conjugate gradients, exact line search: best for few iterations) or nsl (NSL aud2wav projection)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the starting waveform."),
     fs: int = typer.Option(8000, "--fs", help="Sample rate of the spectrogram and the WAV (Hz)."),
     nsl_table: Optional[Path] = typer.Option(None, "--nsl-table", help="NSL aud24.mat filters instead of lip2speech's own."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for several inputs (0 = all cores)."),
 ) -> None:
     """Resynthesise speech (16-bit WAV at --fs) from auditory spectrograms by inverting the auditory model."""
     from functools import partial

@@ -32,12 +32,16 @@ def corpus_info(
     scan = scan_corpus(root, speaker_list(speakers) or None, check_media=check_media, jobs=jobs or default_jobs())
     for line in describe_scan(scan):
         typer.echo(line)
+    if not scan.utterances:
+        raise Lip2SpeechError(f"no usable utterance ({len(scan.problems)} problem(s) listed above)", root)
+    if any(p.endswith("(skipped)") for p in scan.problems):
+        raise typer.Exit(1)
 
 
 @app.command("synth")
 def synth(
     out: Path = typer.Argument(..., help="Output folder (GRID layout: s1/video, audio/s1, alignments/s1, truth/s1)."),
-    speakers: int = typer.Option(4, "--speakers", "-n", help="Number of synthetic speakers (s1..sN)."),
+    speakers: int = typer.Option(4, "--n-speakers", "-n", help="Number of synthetic speakers (s1..sN)."),
     utterances: int = typer.Option(50, "--utterances", "-m", help="Utterances (distinct sentences) per speaker."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same corpus."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes (0 = all cores)."),
@@ -47,8 +51,10 @@ def synth(
     import time
 
     from ..corpus.synth import synth_corpus
+    from ..fileio import check_writable
     from ..parallel import default_jobs
 
+    check_writable(out, folder=True)
     start = time.perf_counter()
     report = synth_corpus(out, speakers, utterances, seed, jobs=jobs or default_jobs(), overwrite=overwrite)
     for line in report.failures:
@@ -77,12 +83,20 @@ def lips(
     """Extract lip features: landmarks, mouth boxes, Gabor pictures (GP) and features (GF), face crops."""
     import time
 
-    from ..lips import extract_folder, extract_lips, render_preview
+    from ..fileio import check_writable
+    from ..lips import extract_folder, extract_lips, find_videos, render_preview
 
     start = time.perf_counter()
+    if not video.exists():
+        raise Lip2SpeechError("video not found", video)
+    check_writable(out, folder=video.is_dir())
+    if preview is not None:
+        check_writable(preview)
     if video.is_dir():
         if preview is not None:
             raise Lip2SpeechError("--preview needs a single video, not a folder", video)
+        if not find_videos(video):
+            raise Lip2SpeechError("no videos found in the folder", video)
         report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size,
                                 mouth_width=mouth_width)
         for line in report.failures:

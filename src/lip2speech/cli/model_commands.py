@@ -29,13 +29,17 @@ def prepare_cmd(
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from ..features import prepare
+    from ..fileio import check_writable
     from ..parallel import default_jobs
 
+    check_writable(out, folder=True)
     report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
                      lips_dir=lips)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
+    if report.failures:
+        raise typer.Exit(1)
 
 
 @app.command("train")
@@ -57,8 +61,11 @@ def train_cmd(
     machine: dict,
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
+    from ..fileio import check_writable
     from ..train import train_system
     from ..train_config import load_train_config
+
+    check_writable(out, folder=True)
 
     over: dict = {"system": system, **machine}
     if speakers:
@@ -78,7 +85,7 @@ def train_cmd(
 
 @app.command("speak")
 def speak_cmd(
-    inputs: list[Path] = typer.Argument(..., help="RUN VIDEO... (a run folder, then videos or folders of videos; "
+    inputs: list[Path] = typer.Argument(..., metavar="[RUN] VIDEO...", help="RUN VIDEO... (a run folder, then videos or folders of videos; "
                                         "a `lip2speech lips` .npz stands for its video); with --model only the "
                                         "videos."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="A shipped model (e.g. grid-s1, see "
@@ -87,13 +94,14 @@ def speak_cmd(
                              "<name>.wav. The rate is the model's (8 kHz published systems, 16 kHz grid-s1)."),
     out_video: Optional[Path] = typer.Option(None, "--video", help="Also write the video with the new audio (MP4; "
                                              "a folder for several videos)."),
-    n_iter: Optional[int] = typer.Option(None, "--iterations", help="Spectrogram inversion iterations, conjugate "
+    n_iter: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations, conjugate "
                                          "gradients (default 1: from the harmonic start, higher STOI than 20 of "
                                          "L-BFGS on model output, at a fraction of the time)."),
-    start: str = typer.Option(SPEAK_START, "--start", help="Inversion start: harmonic (a steady voice at --f0, "
+    start: str = typer.Option(SPEAK_START, "--invert-start", help="Inversion start: harmonic (a steady voice at "
+                              "--invert-f0, "
                               "default: higher STOI from a model's smooth spectrogram) or sine (channel sinusoids: "
                               "the recogniser finds more words)."),
-    f0: float = typer.Option(SPEAK_F0, "--f0", help="Pitch of the harmonic start, Hz."),
+    f0: float = typer.Option(SPEAK_F0, "--invert-f0", help="Pitch of the harmonic start, Hz."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -105,7 +113,7 @@ def speak_cmd(
     videos = inputs if model is not None else inputs[1:]
     if not videos:
         raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
-    check_inversion_start(start, f0, "--start", "--f0")
+    check_inversion_start(start, f0, "--invert-start", "--invert-f0")
     t_import = time.perf_counter() - t0
     res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, start=start, f0=f0)
     speech = sum(c["seconds"] for c in res["clips"])
@@ -116,6 +124,8 @@ def speak_cmd(
                + (f"; {len(res['failures'])} failed" if res["failures"] else ""))
     if not res["clips"]:
         raise Lip2SpeechError(f"no clip could be reconstructed ({len(res['failures'])} failed)")
+    if res["failures"]:
+        raise typer.Exit(1)
 
 
 @app.command("models")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import Lip2SpeechError
+from ..timebase import MIN_VIDEO_S
 from .layout import (find_speakers, listing, route_folders, speaker_utterances, video_index, problem_text,
                      rel_path)
 from .records import TOLERANCE_S, VIDEO_EXTS, CorpusScan, Utterance, natural_key
@@ -45,6 +46,9 @@ def _check_media(item: tuple[Utterance, Path]) -> _MediaCheck:
     duration = info.duration if info.duration > 0 else (info.n_frames / info.fps if info.fps > 0 else 0.0)
     if duration <= 0 or info.n_frames <= 0:
         return _MediaCheck(utt.key, None, False, [f"{rel_path(utt.video, root)}: video has no frames (skipped)"])
+    if duration < MIN_VIDEO_S:
+        return _MediaCheck(utt.key, None, False, [f"{rel_path(utt.video, root)}: video lasts {duration:.2f} s, under "
+                                                  f"{MIN_VIDEO_S:g} s: truncated? (skipped)"])
     if utt.audio is not None:
         try:
             wav = sf.info(str(utt.audio))
