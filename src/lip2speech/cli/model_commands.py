@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import Lip2SpeechError
-from ..speak_inversion import SPEAK_F0, SPEAK_START
+from ..speak_inversion import SPEAK_F0, SPEAK_METHOD, SPEAK_START
 from .app import app
 from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, is_rank_zero, speaker_list, variant_overrides,
                       with_machine_options)
@@ -102,6 +102,8 @@ def speak_cmd(
                               "default: higher STOI from a model's smooth spectrogram) or sine (channel sinusoids: "
                               "the recogniser finds more words)."),
     f0: float = typer.Option(SPEAK_F0, "--invert-f0", help="Pitch of the harmonic start, Hz."),
+    method: str = typer.Option(SPEAK_METHOD, "--invert-method", help="Spectrogram inversion: cg (conjugate "
+                               "gradients, default) or lbfgs (evaluate's default, with --invert-iters 20)."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -114,8 +116,10 @@ def speak_cmd(
     if not videos:
         raise Lip2SpeechError("no video given (speak RUN VIDEO... or speak --model NAME VIDEO...)")
     check_inversion_start(start, f0, "--invert-start", "--invert-f0")
+    if method not in ("cg", "lbfgs"):
+        raise Lip2SpeechError(f"unknown --invert-method {method!r} (choose cg or lbfgs)")
     t_import = time.perf_counter() - t0
-    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, start=start, f0=f0)
+    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, method=method, start=start, f0=f0)
     speech = sum(c["seconds"] for c in res["clips"])
     work = sum(sum(c["times"].values()) for c in res["clips"])
     typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['model_s']:.2f} s, "
