@@ -71,6 +71,8 @@ class TrainConfig:
     time_mask: float = 0.0  # gu2s augmentation: hide up to this fraction of an utterance's frames (two spans)
     shift_pixels: int = 0  # gu2s augmentation: translate the Gabor pictures by up to this many pixels
     speed: float = 0.0  # gu2s augmentation: lips and spectrogram stretched in time by 1 +- up to this fraction
+    recognisability: float = 0.0  # gu2s: weight of the frozen spectrogram recogniser's CTC on the prediction
+    recogniser: str = ""  # gu2s: its recogniser.pt (benchmarks/recogniser.py), needed when recognisability > 0
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
@@ -109,6 +111,8 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
                                  ("split_protocol", cfg.split_protocol, SP.SPLIT_PROTOCOLS)):
         if value not in allowed:
             raise Lip2SpeechError(f"unknown {name} {value!r} (choose from {', '.join(allowed)})", path)
+    if cfg.recognisability > 0 and not cfg.recogniser:
+        raise Lip2SpeechError("recognisability > 0 needs `recogniser`: a recogniser.pt file", path)
     if cfg.system in UTTERANCE_SYSTEMS and cfg.task != "sentence":
         raise Lip2SpeechError(f"{cfg.system} reads whole utterances; its word scores come from a sentence run "
                               "(task: sentence)", path)

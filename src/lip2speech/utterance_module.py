@@ -17,12 +17,16 @@ class UtteranceModule(pl.LightningModule):
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
                  sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
-                 envelope_corr: float = 0.0, meta: dict[str, Any] | None = None) -> None:
+                 envelope_corr: float = 0.0, meta: dict[str, Any] | None = None,
+                 recogniser: torch.nn.Module | None = None, recognisability: float = 0.0) -> None:
         super().__init__()
         self.net = build_model("gu2s", **model_kwargs)
         self.lr, self.weight_decay, self.sharpness, self.ctc_weight = lr, weight_decay, sharpness, ctc_weight
         self.linear_corr2, self.envelope_corr = linear_corr2, envelope_corr
         self.meta = meta or {}
+        # the frozen spectrogram recogniser: not a submodule, so it is neither trained nor saved with the model
+        object.__setattr__(self, "recogniser", recogniser)
+        self.recognisability = recognisability if recogniser is not None else 0.0
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         return self.net(batch["gp"] if self.net.use_gp else None, batch["gf"] if self.net.use_gf else None,
@@ -37,6 +41,12 @@ class UtteranceModule(pl.LightningModule):
         if out["logits"] is not None and self.ctc_weight > 0:
             terms["ctc"] = ctc_loss(out["logits"], batch["lengths"], batch["tokens"], batch["token_lengths"])
             loss = loss + self.ctc_weight * terms["ctc"]
+        if self.recognisability > 0:  # the predicted speech's words, as the frozen recogniser hears them
+            from .recogniser_training import ctc_of
+
+            terms["recognisability"] = ctc_of(self.recogniser.to(out["spec"].device), out["spec"],
+                                              batch["spec_lengths"], batch["tokens"], batch["token_lengths"])
+            loss = loss + self.recognisability * terms["recognisability"]
         n = int(batch["lengths"].shape[0])
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=stage == "val", batch_size=n,
                  sync_dist=True)
@@ -45,8 +55,9 @@ class UtteranceModule(pl.LightningModule):
         if "envelope" in terms:
             self.log(f"{stage}_envelope", terms["envelope"], on_step=False, on_epoch=True, batch_size=n,
                      sync_dist=True)
-        if "ctc" in terms:
-            self.log(f"{stage}_ctc", terms["ctc"], on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+        for name in ("ctc", "recognisability"):
+            if name in terms:
+                self.log(f"{stage}_{name}", terms[name], on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -85,7 +96,13 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     val_ds = UtteranceDataset(split["val"], load, stats, cache_size=cfg.cache_utterances)
     meta.update(model_kwargs=model_kwargs, kind="utterance", task=cfg.task,
                 stats={k: v.to_dict() for k, v in stats.items()})
+    recogniser = None
+    if cfg.recognisability > 0:
+        from .recogniser_training import load_recogniser
+
+        recogniser = load_recogniser(cfg.recogniser)
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
                              linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
-                             ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta)
+                             ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta,
+                             recogniser=recogniser, recognisability=cfg.recognisability)
     return module, train_ds, val_ds
