@@ -37,7 +37,7 @@ def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
         raise Lip2SpeechError("no utterances to train on", features_dir)
     seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
     if cfg.test_split:
-        split = SP.fixed_test_split(keys, _test_keys(cfg.test_split), cfg.val_fraction, seed, cfg.train_clips)
+        split = SP.fixed_test_split(keys, test_keys_from(cfg.test_split), cfg.val_fraction, seed, cfg.train_clips)
     else:
         split = SP.split_keys(keys, cfg.test_fraction, cfg.val_fraction, cfg.test_speakers, seed, cfg.split_protocol)
     if cfg.val_fraction <= 0 and cfg.system not in UTTERANCE_SYSTEMS:
@@ -48,7 +48,7 @@ def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
     return split
 
 
-def _test_keys(source: str) -> list[str]:
+def test_keys_from(source: str) -> list[str]:
     """The test keys of a split.json file, or of a shipped model's split.json (by name)."""
     import json
 

@@ -1,0 +1,40 @@
+"""Train the spectrogram word recogniser of the recognisability objective on the true spectrograms of a features
+folder's training clips, and print its word accuracy on held-out validation clips.
+
+    python benchmarks/recogniser.py --features F16 --out runs/recogniser.pt [--test-split grid-s1] [--epochs 40]
+
+The test split (grid-s1's 80 test clips by default) is never read; 10% of the other clips (seeded) validate.
+Resumes from OUT.partial. A gu2s recipe then uses it with `recognisability: W` and `recogniser: OUT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from lip2speech.recogniser_training import train_recogniser
+from lip2speech.splits import fixed_test_split
+from lip2speech.store import FeatureStore
+from lip2speech.train import test_keys_from
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--features", required=True, help="features folder (prepare --fs 16000)")
+    ap.add_argument("--out", required=True, help="recogniser file to write (recogniser.pt)")
+    ap.add_argument("--test-split", default="grid-s1", help="split.json or shipped model whose test clips are left out")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    keys = FeatureStore(args.features).keys()
+    split = fixed_test_split(keys, test_keys_from(args.test_split), val_fraction=0.1, seed=args.seed)
+    print(f"{len(split['train'])} training, {len(split['val'])} validation clips; {len(split['test'])} test clips "
+          "left out", flush=True)
+    t0 = time.perf_counter()
+    train_recogniser(args.features, split["train"], split["val"], args.out, epochs=args.epochs, seed=args.seed,
+                     log=lambda s: print(s, flush=True))
+    print(f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
