@@ -22,10 +22,17 @@ class _Collect(HTMLParser):
         super().__init__()
         self.links: list[str] = []
         self.tables: list[list[list[str]]] = []
+        self.ids: list[str] = []
+        self.headings: list[str] = []  # text of every h2, in page order
+        self.terms: list[str] = []  # every <dt>
         self._cell: list[str] | None = None
+        self._text: tuple[str, list[str]] | None = None
 
     def handle_starttag(self, tag, attrs):
         self.links += [v for k, v in attrs if k in ("src", "href") and v]
+        self.ids += [v for k, v in attrs if k == "id" and v]
+        if tag in ("h2", "dt"):
+            self._text = (tag, [])
         if tag == "table":
             self.tables.append([])
         elif tag == "tr":
@@ -34,11 +41,16 @@ class _Collect(HTMLParser):
             self._cell = []
 
     def handle_endtag(self, tag):
+        if self._text is not None and tag == self._text[0]:
+            (self.headings if tag == "h2" else self.terms).append("".join(self._text[1]))
+            self._text = None
         if tag in ("td", "th") and self._cell is not None:
             self.tables[-1][-1].append("".join(self._cell))
             self._cell = None
 
     def handle_data(self, data):
+        if self._text is not None:
+            self._text[1].append(data)
         if self._cell is not None:
             self._cell.append(data)
 
@@ -98,7 +110,8 @@ def report(results_dir):
 def test_report_is_self_contained(report):
     html_path, _, parser = report
     assert parser.links, "no embedded media found"
-    assert not [l for l in parser.links if not l.startswith("data:")], "external or relative links"
+    # media embedded; the only other links are the contents' links to the page's own sections
+    assert not [l for l in parser.links if not l.startswith("data:") and l[1:] not in parser.ids], "outside links"
     text = html_path.read_text()
     assert "http://" not in text and "https://" not in text
     kinds = {l.split(";", 1)[0] for l in parser.links}
@@ -138,7 +151,13 @@ def test_markdown_version_has_the_same_tables_and_its_assets_exist(report, resul
             if not row.get("error"):
                 assert fmt(row["metrics"]["corr2"]["mean"]) in md
     links = [l.split(")")[0] for l in md.split("](")[1:]]
-    assert links and all((md_path.parent / l).is_file() for l in links)
+    anchors = [l for l in links if l.startswith("#")]  # the contents
+    from lip2speech.report_page import slug
+
+    headings = {slug(line[3:]) for line in md.splitlines() if line.startswith("## ")}
+    assert anchors and {a[1:] for a in anchors} <= headings
+    files = [l for l in links if not l.startswith("#")]
+    assert files and all((md_path.parent / l).is_file() for l in files)
 
 
 def test_failed_runs_are_listed_with_their_reason(report):
@@ -209,3 +228,95 @@ def test_a_paired_comparison_is_a_table_in_the_report_the_markdown_and_the_summa
         assert "gu2s minus each system, paired per test utterance" in text
         assert "+0.500" in text and "6 / 0 / 0" in text  # gu2s 0.5 better on each of the 6 utterances
     assert PAIRED_NOTE in summary and PAIRED_NOTE in md_path.read_text()
+
+
+def _real_grid_result() -> dict:
+    rows = [{"key": f"s1/{k}", "words": "bin blue at f five again", "hyp_lips": "bin blue at f five again",
+             "hyp": "bin blue at f two again", "hyp_orig": "bin blue at f five again", "corr2": 0.75, "stoi": 0.6,
+             "estoi": 0.4, "pesq": 1.9, "wacc": w, "wacc_orig": 1.0, "wacc_lips": 1.0}
+            for k, w in (("bbaf5a", 5 / 6), ("bbaszn", 4 / 6))]
+    card = {"metrics": {"corr2": 0.762, "stoi": 0.525, "wacc": 0.71, "wacc_lips": 0.856}, "n": 80,
+            "train_corr2": 0.867}
+    return {"experiment": "real-grid", "model": "grid-s1", "attribution": "GRID (CC BY 4.0)", "rows": rows,
+            "samples": [], "card": card}
+
+
+@pytest.fixture(scope="module")
+def demo_like(tmp_path_factory, results_dir) -> Path:
+    """An experiment folder as the demo writes it: synthetic experiments, real GRID and about.json."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("demo") / "experiments"
+    shutil.copytree(results_dir, root)
+    (root / "real-grid").mkdir()
+    (root / "real-grid" / "results.json").write_text(json.dumps(_real_grid_result()))
+    about = {"synthetic": {"speakers": 1, "utterances": [50], "seed": 0, "systems": ["gf2s", "gu2s"],
+                           "experiments": ["single"]}, "real_grid": True}
+    (root / "about.json").write_text(json.dumps(about))
+    return root
+
+
+def test_front_page_has_headline_glossary_contents_and_real_grid_first(demo_like):
+    from lip2speech.report_front import GLOSSARY
+
+    html_path, md_path = build_report(demo_like, title="lip2speech demo")
+    parser = _Collect()
+    parser.feed(html_path.read_text())
+    text, md = html_path.read_text(), md_path.read_text()
+    # glossary: every term, in HTML (a definition list) and Markdown
+    assert [t for t, _ in GLOSSARY] == parser.terms[-len(GLOSSARY):]
+    for term in ("GF2S", "GP2S", "Lip2AudSpec", "gu2s", "grid-s1", "corr2", "STOI", "ESTOI", "PESQ", "Word acc.",
+                 "Word acc. (lips)"):
+        assert term in parser.terms and f"- **{term}**:" in md
+    # what ran and on what data
+    assert "1 speaker x 50 utterances" in text and "2 clips of speaker s1" in text
+    assert "lip2speech demo --full" in text  # the full study is one option away
+    # the contents link every section, in page order, and the real GRID section comes first
+    sections = [h for h in parser.headings if h not in ("Results",)]
+    toc = [l[1:] for l in parser.links if l.startswith("#")]
+    assert toc and [parser.ids[parser.ids.index(a)] for a in toc] == toc
+    assert sections[0].startswith("Real GRID") and all("(synthetic corpus)" in h for h in sections[1:])
+    assert text.index("Real GRID: the shipped model") < text.index("Single speaker (synthetic corpus)")
+    for title in sections:
+        assert f"[{title}](#" in md
+    # the headline: one sentence and one table, real GRID rows first
+    assert "word accuracy 0.750 on the 2 packaged clips" in text
+    head = parser.tables[0]
+    assert head[0][:2] == ["Data", "System"] and head[1][0].startswith("real GRID s1")
+    assert head[2][0].startswith("real GRID s1, its 80 held-out") and head[3][0].startswith("synthetic corpus")
+
+
+def test_no_published_grid_numbers_beside_synthetic_runs(demo_like):
+    from lip2speech.report import PUBLISHED_COLUMNS, table_header
+
+    html_path, md_path = build_report(demo_like)
+    parser = _Collect()
+    parser.feed(html_path.read_text())
+    assert not [t for t in parser.tables if t and t[0] == list(TABLE_HEADER)]
+    synth = [t for t in parser.tables if t and t[0] == table_header(False)]
+    assert len(synth) == 2 and not set(PUBLISHED_COLUMNS) & set(synth[0][0])
+    published = {"0.72", "0.68", "0.71", "0.73", "0.56", "0.63", "0.40", "0.39", "0.61"}
+    for table in synth:
+        assert not published & {c for row in table for c in row}
+    # the published GRID values stand beside the shipped model's real-GRID scores instead
+    beside = next(t for t in parser.tables if t and t[0][:2] == ["System", "Trained on"])
+    assert beside[1][:1] == ["grid-s1 (gu2s, ours)"] and beside[1][3] == "0.762"
+    assert {r[0]: r[3] for r in beside[2:]} == {"Lip2AudSpec (published)": "0.567", "GP2S (published)": "0.375",
+                                                "GF2S (published)": "0.328"}
+    assert "corr2 test (published)" not in summary_text(load_results(demo_like), synthetic=True)
+    # without about.json (experiments on GRID features) the published columns stay
+    html_path, _ = build_report(demo_like, synthetic=False)
+    assert "corr2 test (published)" in html_path.read_text()
+
+
+def test_report_command_writes_the_front_page_and_says_what_to_open(demo_like):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+
+    result = CliRunner().invoke(app, ["report", str(demo_like), "--title", "t"])
+    assert result.exit_code == 0, result.output
+    assert f"open {(demo_like / 'report.html').resolve()}" in result.output.replace("\n", "")
+    assert "corr2 test (published)" not in (demo_like / "report.md").read_text().split("## Real GRID")[0]
+    result = CliRunner().invoke(app, ["report", str(demo_like), "--grid"])
+    assert result.exit_code == 0 and "| corr2 test (published) |" in (demo_like / "report.md").read_text()

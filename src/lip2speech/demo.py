@@ -1,7 +1,9 @@
-"""`lip2speech demo`: synthetic corpus -> features -> autoencoder + the three published systems and gu2s ->
-reduced single-speaker, multi-speaker and vocabulary experiments, and an intelligibility experiment on one bigger
-speaker (gu2s minus each published system in recognised words, paired per utterance) -> evaluation -> the shipped
-grid-s1 model on the packaged real GRID clips (demo_real.py) -> report, in one resumable command."""
+"""`lip2speech demo`: the main job in one resumable command. By default (a first visit, under 10 minutes on 2
+cores) the shipped grid-s1 model speaks the real GRID clips packaged with lip2speech (demo_real.py), and gu2s and
+GF2S are trained from scratch on one synthetic speaker and compared utterance by utterance (recognised words,
+STOI, ESTOI, corr2); `--full` is the whole synthetic study: the three published systems and gu2s in reduced
+single-speaker, multi-speaker and vocabulary experiments plus an intelligibility experiment on a bigger speaker.
+Every size: synthetic corpus -> features -> training -> evaluation -> real GRID -> report."""
 
 from __future__ import annotations
 
@@ -21,22 +23,24 @@ from .systems import SYSTEMS
 class DemoSize:
     """How big the demo is: corpus size, training length and evaluation effort."""
 
-    speakers: int = 3
-    utterances: int = 16  # per speaker (80/20 train/test split per speaker)
-    single_speakers: int = 2  # single-speaker experiment on the first n speakers
-    speaker_counts: tuple[int, ...] = (1, 2, 3)  # multi-speaker experiment
+    speakers: int = 1  # synthetic speakers
+    utterances: int = 50  # per speaker (80/20 train/test split per speaker)
+    single_speakers: int = 1  # single-speaker experiment on the first n speakers
+    speaker_counts: tuple[int, ...] = (1,)  # multi-speaker experiment
     train: str = "fast"  # TrainConfig name (configs/fast*.yaml: small models)
-    epochs: int | None = 5  # override max_epochs of the systems (None: the config's)
+    epochs: int | None = 12  # override max_epochs of the systems (None: the config's)
     ae_epochs: int | None = 10  # override the autoencoder's max_epochs
     invert_iters: int = 8  # spectrogram inversion iterations for the waveform metrics
-    waveform_utterances: int = 3  # per run, utterances with waveform metrics (corr2 on all test utterances)
+    # per run, test utterances with waveform metrics and words (None: all; corr2 on all test utterances)
+    waveform_utterances: int | None = None
     samples: int = 1  # sample utterances per run in the report
-    systems: tuple[str, ...] = SYSTEMS
+    systems: tuple[str, ...] = ("gf2s", "gu2s")
+    experiments: tuple[str, ...] = ("single",)  # of single, multi, vocabulary
     gu2s_epochs: int | None = None  # max_epochs of gu2s (None: its fast config's; `epochs` is for the others)
     real_grid: bool = True  # the shipped grid-s1 model on the real s1 clips packaged with lip2speech
     # intelligibility experiment: one more speaker with this many utterances (0: none), every system trained on
     # its 80% and every test utterance recognised, so that word accuracies can be told apart
-    words_utterances: int = 100
+    words_utterances: int = 0
     words_epochs: int | None = 12  # max_epochs of the published systems there (gu2s: as in the others)
     seed: int = 0
 
@@ -45,10 +49,26 @@ class DemoSize:
         return [self.utterances] * self.speakers + ([self.words_utterances] if self.words_utterances else [])
 
 
-#: The reduced demo run by the test suite (about 2 minutes on 2 cores).
+#: `lip2speech demo --full`: the whole synthetic study (about 25-30 minutes on 2 cores).
+FULL = DemoSize(speakers=3, utterances=16, single_speakers=2, speaker_counts=(1, 2, 3), epochs=5,
+                waveform_utterances=3, systems=SYSTEMS, experiments=("single", "multi", "vocabulary"),
+                words_utterances=100)
+#: The reduced full study run by the test suite (about 2-3 minutes on 2 cores).
 QUICK = DemoSize(speakers=2, utterances=8, single_speakers=1, speaker_counts=(1, 2), epochs=2, ae_epochs=3,
-                 invert_iters=3, waveform_utterances=1, samples=1, gu2s_epochs=2, words_utterances=10,
-                 words_epochs=2)
+                 invert_iters=3, waveform_utterances=1, samples=1, systems=SYSTEMS,
+                 experiments=("single", "multi", "vocabulary"), gu2s_epochs=2, words_utterances=10, words_epochs=2)
+
+
+def with_speakers(size: DemoSize, n: int) -> DemoSize:
+    """`size` on `n` synthetic speakers: the multi-speaker experiment up to n, the single-speaker one on the first
+    min(single_speakers, n) (all n when the demo has no multi-speaker experiment)."""
+    from dataclasses import replace
+
+    if n < 1:
+        raise Lip2SpeechError(f"the demo needs at least 1 synthetic speaker (got {n})")
+    single = min(size.single_speakers, n) if "multi" in size.experiments else n
+    return replace(size, speakers=n, single_speakers=single,
+                   speaker_counts=tuple(c for c in size.speaker_counts if c < n) + (n,))
 
 
 def _quiet_lightning() -> None:
@@ -92,11 +112,22 @@ def _words_experiment(size: DemoSize, common: dict[str, Any]) -> dict[str, Any] 
             "eval_overrides": evaluation, "label": "intelligibility"}
 
 
+def _about(size: DemoSize) -> dict[str, Any]:
+    """What the demo ran, for the report's front page (experiments/about.json)."""
+    return {"title": "lip2speech demo",
+            "synthetic": {"speakers": size.speakers, "utterances": size.utterance_counts(), "seed": size.seed,
+                          "systems": list(size.systems), "experiments": list(size.experiments)
+                          + (["intelligibility"] if size.words_utterances else [])},
+            "real_grid": size.real_grid}
+
+
 def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, jobs: int | None = None,
              show_progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the whole pipeline on a synthetic corpus; returns {report, markdown, results, seconds, summary}."""
+    """Run the demo of `size` (default: DemoSize(), the first visit) into `out`; returns {report, markdown,
+    results, seconds, summary}."""
     from .experiments import run_experiment
     from .features import prepare
+    from .fileio import write_json
     from .parallel import default_jobs
     from .report import build_report, load_results, summary_text
 
@@ -104,6 +135,9 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     if max(size.speaker_counts) > size.speakers or size.single_speakers > size.speakers:
         raise Lip2SpeechError(f"demo needs at most {size.speakers} speakers in its experiments "
                               f"(counts {list(size.speaker_counts)}, single {size.single_speakers})")
+    unknown = set(size.experiments) - {"single", "multi", "vocabulary"}
+    if unknown:
+        raise Lip2SpeechError(f"unknown demo experiment(s) {sorted(unknown)} (choose single, multi, vocabulary)")
     jobs = jobs or default_jobs()
     out = Path(out)
     t0 = time.perf_counter()
@@ -132,22 +166,22 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
     spk = [f"s{i}" for i in range(1, size.speakers + 1)]
     common = dict(systems=size.systems, train=size.train, train_overrides=train_overrides,
                   eval_overrides=evaluation, corpus=corpus, jobs=jobs, show_progress=show_progress, log=stamp)
-    # train every run first (side by side on `jobs` processes, before this process runs torch), then evaluate
-    run_experiment("single", features, exp, speakers=spk[: size.single_speakers], train_only=True, **common)
-    run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, train_only=True,
-                   **common)
     # the vocabulary task trains on word segments: the published systems only (gu2s reads whole utterances)
     vocab = {**common, "systems": tuple(s for s in size.systems if s != "gu2s")}
-    run_experiment("vocabulary", features, exp, speakers=spk[:1], train_only=True, **vocab)
+    plan: list[tuple[str, dict[str, Any]]] = []
+    if "single" in size.experiments:
+        plan.append(("single", {**common, "speakers": spk[: size.single_speakers]}))
+    if "multi" in size.experiments:
+        plan.append(("multi", {**common, "speakers": spk, "speaker_counts": size.speaker_counts}))
+    if "vocabulary" in size.experiments and vocab["systems"]:  # per-word scores of the first speaker's runs
+        plan.append(("vocabulary", {**vocab, "speakers": spk[:1]}))
     words = _words_experiment(size, common)
     if words:
-        run_experiment("single", features, exp, train_only=True, **words)
-    paths = [run_experiment("single", features, exp, speakers=spk[: size.single_speakers], **common),
-             run_experiment("multi", features, exp, speakers=spk, speaker_counts=size.speaker_counts, **common),
-             # per-word scores of the first speaker's runs trained on word segments
-             run_experiment("vocabulary", features, exp, speakers=spk[:1], **vocab)]
-    if words:
-        paths.append(run_experiment("single", features, exp, **words))
+        plan.append(("single", words))
+    # train every run first (side by side on `jobs` processes, before this process runs torch), then evaluate
+    for name, kwargs in plan:
+        run_experiment(name, features, exp, train_only=True, **kwargs)
+    paths = [run_experiment(name, features, exp, **kwargs) for name, kwargs in plan]
     if size.real_grid:
         from .demo_real import real_grid_section
 
@@ -156,11 +190,14 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
         if real is not None:
             paths.append(real)
     stamp("report: writing HTML and Markdown")
-    html_path, md_path = build_report(exp, title="lip2speech demo (synthetic corpus)")
-    summary = summary_text(load_results(exp))
+    write_json(exp / "about.json", _about(size))
+    html_path, md_path = build_report(exp, title="lip2speech demo")
+    summary = summary_text(load_results(exp), synthetic=True)
     seconds = time.perf_counter() - t0
     log("")
     log(summary)
     log("")
-    log(f"demo finished in {seconds:.0f} s; report: {html_path.resolve()}")
+    log(f"demo finished in {seconds:.0f} s ({seconds / 60:.1f} min). Everything it made is in {out.resolve()}: "
+        f"corpus/ (the synthetic videos), features/, experiments/ (runs, evaluations, results).")
+    log(f"Open the report: {html_path.resolve()}  (Markdown: {md_path.resolve()})")
     return {"report": html_path, "markdown": md_path, "results": paths, "seconds": seconds, "summary": summary}

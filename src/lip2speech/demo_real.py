@@ -61,8 +61,10 @@ def real_grid_section(out: str | Path, log: Callable[[str], None] = print, n_ite
         rows.append({k: v for k, v in row.items() if k not in ("wav_ref", "wav_pred")})
         table.append([clip.stem, row["words"], row["hyp_lips"], row["hyp"], row["hyp_orig"],
                       f"{row['stoi']:.3f}", f"{row['corr2']:.3f}"])
+    from .report_front import card_scores
+
     write_json(out / "results.json", {"experiment": "real-grid", "model": MODEL, "attribution": ATTRIBUTION,
-                                      "rows": rows, "samples": samples})
+                                      "rows": rows, "samples": samples, "card": card_scores({"model": MODEL})})
     log(f"real GRID: the shipped model {MODEL} on {len(clips)} real s1 clips it never trained on ({ATTRIBUTION})")
     log(text_table(["clip", "words", "read from the lips", "recogniser: reconstruction", "recogniser: original",
                     "STOI", "corr2"], table))

@@ -7,9 +7,7 @@ Input: an experiment output folder holding `<experiment>/results.json` files (wr
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import shutil
@@ -20,6 +18,7 @@ import numpy as np
 
 from .errors import Lip2SpeechError
 from .fileio import write_text
+from .report_page import _CSS, _Page, _wav_bytes, markdown_table  # noqa: F401 (markdown_table: re-exported)
 
 #: Metric key -> column title, in table order (each row's `metrics` holds mean_ci dicts under these keys).
 METRIC_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -42,12 +41,18 @@ TABLE_NOTE = ("corr2 test (ours): mean and 95% CI over the run's held-out test u
 PAIRED_NOTE = ("Δ: the reference system's score minus the other system's on the same test utterance, averaged "
                "over the utterances (pooled over the speakers), with its 95% Student-t interval; an interval "
                "wholly above 0 means the reference is better on these utterances.")
-EXPERIMENT_TITLES = {
+EXPERIMENT_TITLES = {  # in report order: real GRID first
+    "real-grid": "Real GRID: the shipped model on real s1 clips",
     "single": "Single speaker",
     "multi": "Multi-speaker",
     "vocabulary": "Vocabulary (per-word reconstruction)",
-    "real-grid": "Real GRID: the shipped model on real s1 clips",
 }
+#: The columns holding the study's GRID values: left out of tables of runs on a synthetic corpus.
+PUBLISHED_COLUMNS = ("corr2 test (published)", "corr2 train (published)")
+SYNTH_NOTE = ("corr2 test (ours): mean and 95% CI over the run's held-out test utterances; corr2 train (ours): "
+              "mean over its training utterances; the other columns are on the test utterances. These runs are on "
+              "a synthetic corpus, so the study's GRID values are not shown beside them (see the real GRID "
+              "section).")
 #: Columns of the real-GRID table: (row field, header).
 REAL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("words", "Words"), ("hyp_lips", "Read from the lips"), ("hyp", "Recogniser: reconstruction"),
@@ -82,9 +87,17 @@ def published_of(row: dict[str, Any]) -> tuple[Any, Any]:
     return row.get("published_train", row.get("published_corr2")), row.get("published_test")
 
 
-def table_rows(result: dict[str, Any]) -> list[list[str]]:
-    """Table cells (strings, TABLE_HEADER order) of one experiment's rows: ours on test and train beside the
-    published test and train values."""
+def table_header(published: bool = True) -> list[str]:
+    """Header of the results tables: TABLE_HEADER, without the published columns when `published` is False."""
+    return [h for h in TABLE_HEADER if published or h not in PUBLISHED_COLUMNS]
+
+
+def table_rows(result: dict[str, Any], published: bool = True) -> list[list[str]]:
+    """Table cells (strings, table_header(published) order) of one experiment's rows: ours on test and train
+    beside the published test and train values (left out when `published` is False)."""
+    if not published:
+        keep = [i for i, h in enumerate(TABLE_HEADER) if h not in PUBLISHED_COLUMNS]
+        return [[cells[i] for i in keep] for cells in table_rows(result)]
     rows = []
     for row in result.get("rows", []):
         ci = f"[{fmt(_stat(row, 'corr2', 'ci_low'))}, {fmt(_stat(row, 'corr2', 'ci_high'))}]"
@@ -140,14 +153,6 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table."""
-    esc = lambda c: str(c).replace("|", "\\|")  # noqa: E731
-    out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def load_results(folder: str | Path) -> list[dict[str, Any]]:
     """Every `results.json` directly in `folder` or one level below, in single/multi/vocabulary order."""
     folder = Path(folder)
@@ -193,79 +198,6 @@ def _speaker_series(result: dict[str, Any]) -> tuple[dict[str, list], dict[str, 
     return ours, published, train
 
 
-def _wav_bytes(wav: np.ndarray, fs: int) -> bytes:
-    import soundfile as sf
-
-    from .audio.io import playback_level
-
-    buf = io.BytesIO()
-    sf.write(buf, playback_level(wav), int(fs), format="WAV", subtype="PCM_16")
-    return buf.getvalue()
-
-
-def _data_uri(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-class _Page:
-    """Accumulates the HTML body and the Markdown text, saving Markdown assets beside it."""
-
-    def __init__(self, assets: Path, assets_rel: str) -> None:
-        self.html: list[str] = []
-        self.md: list[str] = []
-        self.assets, self.assets_rel = assets, assets_rel
-        self.n = 0
-
-    def heading(self, text: str, level: int = 2) -> None:
-        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
-        self.md.append(f"\n{'#' * level} {text}\n")
-
-    def para(self, text: str) -> None:
-        self.html.append(f"<p>{html.escape(text)}</p>")
-        self.md.append(f"{text}\n")
-
-    def note(self, text: str) -> None:
-        self.html.append(f'<p class="note">{html.escape(text)}</p>')
-        self.md.append(f"*{text}*\n")
-
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "results") -> None:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        self.html.append(f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
-        self.md.append(markdown_table(header, rows) + "\n")
-
-    def _asset(self, suffix: str, data: bytes) -> str:
-        self.n += 1
-        name = f"{self.n:03d}{suffix}"
-        self.assets.mkdir(parents=True, exist_ok=True)
-        (self.assets / name).write_bytes(data)
-        return f"{self.assets_rel}/{name}"
-
-    def image(self, png: bytes, alt: str) -> None:
-        self.html.append(f'<figure><img alt="{html.escape(alt)}" src="{_data_uri("image/png", png)}">'
-                         f"<figcaption>{html.escape(alt)}</figcaption></figure>")
-        self.md.append(f"![{alt}]({self._asset('.png', png)})\n")
-
-    def media(self, items: Sequence[tuple[str, str, bytes]]) -> None:
-        """Labelled players: (label, 'audio'|'video', bytes) — WAV audio or MP4 video."""
-        cells, md = [], []
-        for label, kind, data in items:
-            mime, suffix = ("audio/wav", ".wav") if kind == "audio" else ("video/mp4", ".mp4")
-            extra = ' width="320"' if kind == "video" else ""
-            cells.append(f'<div class="player"><div>{html.escape(label)}</div>'
-                         f'<{kind} controls preload="none"{extra} src="{_data_uri(mime, data)}"></{kind}></div>')
-            md.append(f"[{label}]({self._asset(suffix, data)})")
-        self.html.append('<div class="players">' + "".join(cells) + "</div>")
-        self.md.append(" · ".join(md) + "\n")
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.85em}th,td{border:1px solid #ccc;padding:3px 6px;
-text-align:right}th{background:#f2f2f2}td:first-child,td:nth-child(2){text-align:left}
-figure{margin:1em 0}img{max-width:100%}figcaption{font-size:0.8em;color:#555}
-.players{display:flex;flex-wrap:wrap;gap:1em}.player{font-size:0.8em}.note{color:#555;font-size:0.9em}"""
-
-
 def _sample_section(page: _Page, result: dict[str, Any], max_samples: int, shown: set[Path]) -> None:
     """Figures and players of the result's sample utterances not already shown (runs shared by experiments)."""
     from .plots import spectrogram_figure, waveform_figure
@@ -297,27 +229,29 @@ def _sample_section(page: _Page, result: dict[str, Any], max_samples: int, shown
             page.media(videos)
 
 
-def build_report(folder: str | Path, title: str = "lip2speech experiments", max_samples: int = 2) -> tuple[Path, Path]:
-    """Write `report.html` (self-contained) and `report.md` (+ `report_assets/`) into `folder`; return both paths."""
+def build_report(folder: str | Path, title: str = "lip2speech experiments", max_samples: int = 2,
+                 synthetic: bool | None = None) -> tuple[Path, Path]:
+    """Write `report.html` (self-contained) and `report.md` (+ `report_assets/`) into `folder`; return both paths.
+    `synthetic`: the experiments ran on a synthetic corpus, so no published GRID values beside them (default: as
+    the folder's about.json, written by the demo, says)."""
     from .plots import speakers_figure, words_figure
+    from .report_front import load_about, write_front
 
     folder = Path(folder)
     results = load_results(folder)
+    about = load_about(folder)
+    if synthetic is None:
+        synthetic = bool(about.get("synthetic"))
     assets = folder / "report_assets"
     if assets.exists():
         shutil.rmtree(assets)
     page = _Page(assets, "report_assets")
-    page.html.append(f"<h1>{html.escape(title)}</h1>")
-    page.md.append(f"# {title}\n")
-    page.para("Every number below was computed by the runs in this folder; the published values are from the "
-              "original study's result spreadsheets (corr2 of auditory spectrograms, averaged over its held-out "
-              "test videos and over its training videos). Ours on test is shown as mean and 95% confidence "
-              "interval over test utterances; AE ceiling is corr2 of the autoencoder's own reconstruction of the "
-              "target, the best a system can reach.")
     shown: set[Path] = set()
+    titles = []
     for result in results:
         kind = result.get("experiment", "")
-        page.heading(result_title(result))
+        titles.append(result_title(result) + (" (synthetic corpus)" if synthetic and kind != "real-grid" else ""))
+        page.heading(titles[-1])
         if kind == "real-grid":
             _real_grid_section(page, result, max_samples, shown)
             continue
@@ -327,8 +261,8 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
         if result.get("note"):
             meta.append(str(result["note"]))
         page.para("; ".join(meta))
-        page.table(TABLE_HEADER, table_rows(result))
-        page.note(TABLE_NOTE)
+        page.table(table_header(not synthetic), table_rows(result, not synthetic))
+        page.note(SYNTH_NOTE if synthetic else TABLE_NOTE)
         if result.get("paired"):
             page.para(paired_title(result) + ":")
             page.table(*paired_table(result))
@@ -339,9 +273,9 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
         if kind == "multi":
             ours, published, train = _speaker_series(result)
             if ours:
-                page.image(speakers_figure(ours, published, ours_train=train),
-                           "corr2 vs number of speakers (ours on test solid, ours on train dotted, "
-                           "published training-set values dashed)")
+                page.image(speakers_figure(ours, {} if synthetic else published, ours_train=train),
+                           "corr2 vs number of speakers (ours on test solid, ours on train dotted"
+                           + (")" if synthetic else ", published training-set values dashed)"))
         per_word = result.get("words") or {}
         if per_word:
             systems = sorted({s for v in per_word.values() for s in v})
@@ -349,12 +283,21 @@ def build_report(folder: str | Path, title: str = "lip2speech experiments", max_
                        cls="words")
             page.image(words_figure(per_word), "corr2 per word")
         _sample_section(page, result, max_samples, shown)
+    front = _Page(assets, "report_assets")
+    front.html.append(f"<h1>{html.escape(title)}</h1>")
+    front.md.append(f"# {title}\n")
+    write_front(front, results, titles, about, synthetic, page.sections)
+    front.heading("Results", 2)
+    front.note("Every number below was computed by the runs in this folder, real GRID first. Ours on test: mean "
+               "and 95% confidence interval over test utterances. Published values (the original study's result "
+               "spreadsheets: corr2 of auditory spectrograms over its held-out test videos and its training "
+               "videos) appear only beside results on GRID.")
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-           + "\n".join(page.html) + "\n</body></html>\n")
+           + "\n".join(front.html + page.html) + "\n</body></html>\n")
     html_path, md_path = folder / "report.html", folder / "report.md"
     write_text(html_path, doc)
-    write_text(md_path, "\n".join(page.md))
+    write_text(md_path, "\n".join(front.md + page.md))
     return html_path, md_path
 
 
@@ -364,6 +307,13 @@ def _real_grid_section(page: _Page, result: dict[str, Any], max_samples: int, sh
               f"{result.get('attribution', 'GRID corpus (CC BY 4.0)')}.")
     page.table(["Clip"] + [h for _, h in REAL_COLUMNS],
                [[r.get("key", "")] + [fmt(r.get(k)) for k, _ in REAL_COLUMNS] for r in result.get("rows", [])])
+    from .report_front import grid_comparison
+
+    beside = grid_comparison(result)
+    if beside is not None:
+        page.para(f"{result.get('model', 'The shipped model')} on GRID s1, beside the published systems:")
+        page.table(beside[0], beside[1])
+        page.note(beside[2])
     _sample_section(page, result, max_samples, shown)
 
 
@@ -374,15 +324,18 @@ def result_title(result: dict[str, Any]) -> str:
     return f"{title} — {result['label']}" if result.get("label") else title
 
 
-def summary_text(results: Iterable[dict[str, Any]]) -> str:
-    """Terminal summary: one table per experiment with ours beside published (main columns only) and the note."""
-    keep = [TABLE_HEADER.index(h) for h in TABLE_HEADER[:9] + ("STOI", "Word acc.", "Word acc. (lips)")]
+def summary_text(results: Iterable[dict[str, Any]], synthetic: bool = False) -> str:
+    """Terminal summary: one table per experiment with ours beside published (main columns only; on a synthetic
+    corpus, no published columns) and the note."""
+    keep = [TABLE_HEADER.index(h) for h in TABLE_HEADER[:9] + ("STOI", "Word acc.", "Word acc. (lips)")
+            if not (synthetic and h in PUBLISHED_COLUMNS)]
     parts = []
     for result in results:
         if result.get("experiment") == "real-grid":  # per-clip words, printed by the demo itself
             continue
         rows = [[r[i] for i in keep] for r in table_rows(result)]
-        parts.append(f"{result_title(result)}\n{text_table([TABLE_HEADER[i] for i in keep], rows)}\n{TABLE_NOTE}")
+        note = SYNTH_NOTE if synthetic else TABLE_NOTE
+        parts.append(f"{result_title(result)}\n{text_table([TABLE_HEADER[i] for i in keep], rows)}\n{note}")
         if result.get("paired"):
             parts.append(f"{paired_title(result)}:\n{text_table(*paired_table(result))}\n{PAIRED_NOTE}")
     return "\n\n".join(parts)
