@@ -69,14 +69,23 @@ def test_version(capsys):
     ["resynth", CLIPS / "bbaf5a.mpg", "--out", "{b}/x.wav"],
     ["train", "--system", "gu2s", "--features", "{t}", "--out", "{b}/run"],
     ["experiment", "single", "--features", "{t}", "--out", "{b}/exp"],
+    ["demo", "--out", "{b}/demo"],
 ], ids=["speak-out", "speak-video", "lips-out", "lips-preview", "prepare", "synth", "audspec", "resynth", "train",
-        "experiment"])
+        "experiment", "demo"])
 def test_an_unwritable_output_is_one_line_before_any_work(capsys, tmp_path, blocker, args):
     args = [str(a).format(b=blocker, t=tmp_path) for a in args]
     before = sorted(tmp_path.rglob("*"))
     code, _, err = cli(capsys, *args)
     one_error(code, err, "file.mpg", "not a folder")
     assert sorted(tmp_path.rglob("*")) == before  # nothing written, not even the outputs that were writable
+
+
+def test_report_refuses_a_page_it_cannot_write(capsys, tmp_path):
+    (tmp_path / "report.html").mkdir()
+    code, _, err = cli(capsys, "report", tmp_path)
+    one_error(code, err, "report.html", "is a folder")
+    code, _, err = cli(capsys, "report", tmp_path / "missing")
+    one_error(code, err, "missing", "not found")
 
 
 def test_evaluate_refuses_an_output_folder_that_is_a_file(capsys, tmp_path, monkeypatch):

@@ -74,12 +74,13 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
 
     out = Path(out)
     i, n = shard if isinstance(shard, tuple) else parse_shard(shard)
+    store = None
+    if (out / "features.json").exists():  # an existing folder keeps its rate (another one asked is an error)
+        store = FeatureStore(out, None if fs is None else feature_config(fs))
     scan = scan_corpus(corpus, speakers=list(speakers) if speakers else None)
     if not scan.utterances:  # before the features folder is made: nothing is left behind
         raise Lip2SpeechError("no usable utterances found", corpus)
-    if (out / "features.json").exists():  # an existing folder keeps its rate (another one asked is an error)
-        store = FeatureStore(out, None if fs is None else feature_config(fs))
-    else:
+    if store is None:
         store = FeatureStore.create(out, DEFAULT_FS if fs is None else fs)
     fs = store.fs
     mine = [u for j, u in enumerate(sorted(scan.utterances, key=lambda u: u.key)) if j % n == i - 1]

@@ -44,15 +44,18 @@ def evaluate_cmd(
         None, "--waveform-utterances", help="Waveform metrics (STOI, PESQ, ASR) on only the first N."),
     waveform: bool = typer.Option(True, "--waveform/--no-waveform", help="Compute waveform metrics."),
     samples: int = typer.Option(2, "--samples", help="Sample utterances saved for the report."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for the waveform metrics (0 = all cores)."),
     force: bool = typer.Option(False, "--force", help="Recompute even if the evaluation is up to date."),
 ) -> None:
     """Metrics of a run on a split, or on another features folder: RUN/eval-<split | folder>/per_utterance.csv and
     summary.json (mean, 95% CI)."""
     from ..evaluate import EvalOptions, evaluate_run, load_summary
+    from ..fileio import check_writable
     from ..parallel import default_jobs
     from ..report import fmt, text_table
+    from ..shipped import is_shipped
 
+    check_writable(Path(f"{run}-evaluations") if is_shipped(run) else run, folder=True)
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
     default = EvalOptions()
@@ -73,11 +76,13 @@ def evaluate_cmd(
                        own_split=features is not None and split is not None)
     summary = load_summary(out)
     rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
-            for m, s in summary["metrics"].items()]
+            for m, s in summary["metrics"].items() if s["n"]]  # a metric that does not apply is left out
     typer.echo(text_table(["metric", "mean", "95% CI", "n"], rows))
     for line in summary.get("failures", []):
         typer.echo(f"skipped: {line}", err=True)
     typer.echo(f"wrote {out / 'per_utterance.csv'} and {out / 'summary.json'}")
+    if summary.get("failures"):
+        raise typer.Exit(1)
 
 
 @app.command("experiment")
@@ -109,10 +114,12 @@ def experiment_cmd(
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
     from ..experiments import print_results, run_experiment
+    from ..fileio import check_writable
     from ..parallel import default_jobs
     from ..hardware import resolve_hardware, training_jobs
     from ..train_config import load_train_config
 
+    check_writable(out, folder=True)
     hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
     train_jobs = training_jobs(hw, jobs, allow_shared_gpu)
     common = dict(systems=csv_list(systems), speakers=csv_list(speakers),
@@ -142,7 +149,12 @@ def report_cmd(
 ) -> None:
     """One self-contained HTML page (front page with the headline result, glossary and contents; tables, plots,
     spectrograms, audio, video) plus Markdown."""
+    from ..fileio import check_writable
     from ..report import build_report
+
+    if not folder.is_dir():
+        raise Lip2SpeechError("experiment folder not found", folder)
+    check_writable(folder / "report.html")
 
     html_path, md_path = build_report(folder, title=title, synthetic=synthetic)
     typer.echo(f"wrote {html_path} and {md_path}; open {html_path.resolve()}")
@@ -173,6 +185,9 @@ def demo_cmd(
     import dataclasses
 
     from ..demo import FULL, QUICK, DemoSize, run_demo, with_speakers
+    from ..fileio import check_writable
+
+    check_writable(out, folder=True)
 
     if full and quick:
         raise Lip2SpeechError("give --full or --quick, not both")
