@@ -73,6 +73,11 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     else:
         features_dir, keys = Path(features), features_keys(rec, features, speakers)
     extra = {"run": str(run_dir), **({} if scope is None else {"scope": scope, "features": scope["features"]})}
+    from .framing import features_scale_warning
+
+    warning = features_scale_warning(getattr(rec, "mouth_width", None), features_dir)
+    if warning:
+        extra["framing_warning"] = warning
     return evaluate_predictor(rec, features_dir, keys, out, opts, corpus, self_normalise, show_progress, extra,
                               sources)
 

@@ -45,15 +45,16 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _extract(args: tuple[Any, str, int, str | None]) -> dict[str, Any]:
+def _extract(args: tuple[Any, str, int, str | None, float | None]) -> dict[str, Any]:
     """Worker: features of one utterance written to its .npz; returns its manifest entry."""
     from .audio import auditory_spectrogram, load_audio
     from .lips import extract_lips, load_track_for
 
-    utt, out, fs, track_path = args
+    utt, out, fs, track_path, width = args
     aud = auditory_spectrogram(load_audio(utt.audio_source, fs=fs), fs=fs).astype(np.float32)
-    # a `lip2speech lips` track of the same video is reused (it must come from the default front end)
-    track = load_track_for(track_path) if track_path is not None else extract_lips(utt.video)
+    # a `lip2speech lips` track of the same video is reused (it must come from the default front end, same scale)
+    track = load_track_for(track_path, width) if track_path is not None else extract_lips(utt.video,
+                                                                                          mouth_width=width)
     valid = np.asarray(track.valid, dtype=bool)
     if not valid.any():
         raise Lip2SpeechError("no face found in any frame", utt.video)
@@ -63,12 +64,14 @@ def _extract(args: tuple[Any, str, int, str | None]) -> dict[str, Any]:
 
 def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None = None, jobs: int = 1,
             shard: str | tuple[int, int] | None = None, show_progress: bool = True,
-            fs: int | None = None, lips_dir: str | Path | None = None) -> PrepareReport:
+            fs: int | None = None, lips_dir: str | Path | None = None,
+            mouth_width: float | None = None) -> PrepareReport:
     """Extract spectrogram + lip track of every utterance of `corpus` (or of `speakers`) into `out`.
 
     fs: audio rate of the auditory spectrogram (Hz; 8000 as published, or 16000); None: the existing folder's
     rate, else 8000. lips_dir: a folder written by `lip2speech lips CORPUS --out lips_dir`; a video's track
-    there (lips_dir/<path below corpus>.npz) is used instead of extracting the lips again."""
+    there (lips_dir/<path below corpus>.npz) is used instead of extracting the lips again. mouth_width (px): bring
+    every video to that median mouth box width (recorded in out/framing.json; None: video px, as published)."""
     from .corpus import scan_corpus
     from .parallel import run_jobs
 
@@ -83,6 +86,7 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     if store is None:
         store = FeatureStore.create(out, DEFAULT_FS if fs is None else fs)
     fs = store.fs
+    _check_folder_width(out, mouth_width, next((out / "items").rglob("*.npz"), None) is not None)
     mine = [u for j, u in enumerate(sorted(scan.utterances, key=lambda u: u.key)) if j % n == i - 1]
     report = PrepareReport(out=out, failures=[f"scan: {p}" for p in scan.problems])
     entries: dict[str, dict[str, Any]] = {}
@@ -94,9 +98,9 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
             entries[u.key] = entry
             report.skipped.append(u.key)
         else:
-            todo.append((u, str(out), fs, _track_path(lips_dir, corpus, u.video)))
+            todo.append((u, str(out), fs, _track_path(lips_dir, corpus, u.video), mouth_width))
     res = run_jobs(_extract, todo, jobs=jobs, desc="prepare", show_progress=show_progress)
-    with_track = {u.key for u, _, _, track in todo if track is not None}
+    with_track = {u.key for u, _, _, track, _ in todo if track is not None}
     for e in res.results:
         entries[e["key"]] = e
         report.written.append(e["key"])
@@ -109,6 +113,21 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
             entries[e["key"]] = e
     store.write_manifest([entries[k] for k in sorted(entries)], (i, n))
     return report
+
+
+def _check_folder_width(out: Path, width: float | None, has_items: bool) -> None:
+    """Record the mouth width (px) of a features folder, or refuse another one than its items were made at."""
+    from .framing import FRAMING_FILE, read_mouth_width, same_width, write_mouth_width
+
+    recorded = read_mouth_width(out)
+    if (has_items or (out / FRAMING_FILE).is_file()) and not same_width(recorded, width):
+        def say(w: float | None) -> str:
+            return "video px" if w is None else f"mouth width {w:g} px"
+
+        raise Lip2SpeechError(f"this features folder was prepared at {say(recorded)}, not {say(width)}: use "
+                              "another --out or the same --mouth-width", out)
+    if width is not None:
+        write_mouth_width(out, width)
 
 
 def _track_path(lips_dir: str | Path | None, corpus: str | Path, video: str | Path) -> str | None:

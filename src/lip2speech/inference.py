@@ -100,6 +100,10 @@ class Reconstructor:
         cfg_path = self.run_dir / "config.yaml"
         self.config = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else meta.get("config", {})
         split_path = self.run_dir / "split.json"
+        from .framing import model_mouth_width
+
+        # px: the median mouth box width its training lips were made at (None: video px, the published way)
+        self.mouth_width: float | None = model_mouth_width(self.run_dir, self.config)
         self.split = json.loads(split_path.read_text()) if split_path.is_file() else {"test": []}
 
     @property

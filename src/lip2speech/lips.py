@@ -149,19 +149,24 @@ def default_lip_settings() -> dict:
                                            "detect_every", "smooth")}
 
 
-def load_track_for(path: str | Path) -> LipTrack:
+def load_track_for(path: str | Path, mouth_width: float | None = None) -> LipTrack:
     """A `lip2speech lips` file to use in place of extracting the video again: it must have been made with the
-    default front end (prepare and speak use it), else a one-line error naming the options that differ."""
+    default front end at `mouth_width` (px; None: video px, what prepare and a published model use), else a
+    one-line error naming the options that differ."""
+    from .framing import same_width
+
     track = LipTrack.load(path)
-    want = default_lip_settings()
+    want = {**default_lip_settings(), "mouth_width": mouth_width}
     if not track.settings:
         raise Lip2SpeechError("lips file does not record its front-end options (written by an older lip2speech); "
                               "extract it again", path)
-    diff = sorted(k for k in want if track.settings.get(k) != want[k])
+    diff = sorted(k for k in want if (not same_width(track.settings.get(k), want[k]) if k == "mouth_width"
+                                      else track.settings.get(k) != want[k]))
     if diff:
+        scale = "video px" if mouth_width is None else f"--mouth-width {mouth_width:g}"
         raise Lip2SpeechError("lips file was made with other front-end options ("
                               + ", ".join(f"{k}={track.settings.get(k)!r}" for k in diff)
-                              + "); prepare and speak use the defaults", path)
+                              + f"); this needs the defaults at {scale}", path)
     return track
 
 

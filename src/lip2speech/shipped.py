@@ -80,6 +80,9 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     else:  # the members' nets only (what the ensemble rebuilds), under net.members.<i>.
         state = {f"net.members.{i}.{k[len('net.'):]}": half(v) for i, ck in enumerate(ckpts)
                  for k, v in ck["state_dict"].items() if k.startswith("net.")}
+    from .framing import model_mouth_width, write_mouth_width
+
+    width = model_mouth_width(runs[0], meta.get("config", {}))  # the scale its lips were made at travels with it
     meta["config"] = {k: v for k, v in meta.get("config", {}).items() if k != "features"}
     out_dir = Path(out_dir)
     out = out_dir / "model.ckpt"
@@ -89,6 +92,8 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     if splits[0] is not None:
         write_json(out_dir / "split.json", splits[0])
     write_text(out_dir / "card.md", card_text)
+    if width is not None:
+        write_mouth_width(out_dir, width)
     write_json(out_dir / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
                                         "members": len(runs), **(extra or {})})
     return out

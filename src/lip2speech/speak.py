@@ -16,6 +16,7 @@ from .audio import invert_auditory_spectrogram
 from .audio.files import write_wav
 from .errors import Lip2SpeechError
 from .fileio import check_writable
+from .framing import footage_warning, resolve_mouth_width
 from .features import lips_from_track
 from .inference import Reconstructor, load_run
 from .lips import LipTrack, extract_lips, load_track_for
@@ -36,15 +37,18 @@ def invert(rec: Reconstructor, spec: np.ndarray, n_iter: int | None = None, meth
 
 def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path, out_video: str | Path | None = None,
                      n_iter: int | None = None, speaker: str | None = None,
-                     method: str | None = None, start: str | None = None, f0: float | None = None) -> dict[str, Any]:
+                     method: str | None = None, start: str | None = None, f0: float | None = None,
+                     mouth_width: float | None | str = "model") -> dict[str, Any]:
     """Speech (WAV at the model's rate) from the lips of one video; optionally the video muxed with it (MP4).
     n_iter, method, start and f0 (Hz) choose the inversion (default: SPEAK_ITERS of SPEAK_METHOD from SPEAK_START
-    at SPEAK_F0).
-    `video` may also be a `lip2speech lips` .npz (made with the default front end): no decoding or landmarks.
+    at SPEAK_F0). `mouth_width` (px): the scale the lips are brought to; 'model' (default) the model's training
+    scale (rec.mouth_width), None video px.
+    `video` may also be a `lip2speech lips` .npz (made with the same front end and scale): no decoding or landmarks.
 
-    Returns paths, seconds of speech, frames without a face, the words read from the lips (gu2s), the
-    seconds spent per stage (decode, lips, model, inversion, write), the predicted spectrogram (N, 128) and the
-    waveform before the WAV's peak normalisation (float32, at rec.fs)."""
+    Returns paths, seconds of speech, frames without a face, the words read from the lips (gu2s), the mouth width
+    used (px or None) and a warning line about the footage (or None), the seconds spent per stage (decode, lips,
+    model, inversion, write), the predicted spectrogram (N, 128) and the waveform before the WAV's peak
+    normalisation (float32, at rec.fs)."""
     if rec.system == "autoencoder":
         raise Lip2SpeechError("this is an autoencoder run; speak needs a gf2s, gp2s, lip2audspec or gu2s run",
                               rec.run_dir)
@@ -57,14 +61,16 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
         read_video_rgb_grey(video) if out_video is not None else (None, read_video(video, grey=True)))
     times["decode"] = time.perf_counter() - t
     t = time.perf_counter()
+    width = resolve_mouth_width(mouth_width, rec.mouth_width)
     if from_track:
-        track = load_track_for(video)  # its errors name the file
+        track = load_track_for(video, width)  # its errors name the file
     else:
         try:
-            track = extract_lips(grey)
+            track = extract_lips(grey, mouth_width=width)
         except Lip2SpeechError as exc:
             raise Lip2SpeechError(str(exc), video) from None
     lips = lips_from_track(track)
+    warning = footage_warning(track.landmarks, track.mouth_boxes, track.valid)
     times["lips"] = time.perf_counter() - t
     t = time.perf_counter()
     n_aud = int(math.ceil(len(track.valid) / track.fps / rec.feature_config["spec_frame_s"]))
@@ -88,7 +94,7 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
     times["write"] = time.perf_counter() - t
     return {"wav": str(out_wav), "video": None if out_video is None else str(out_video),
             "seconds": len(wave) / rec.fs, "frames_without_face": int((~lips["valid"]).sum()),
-            "words": words, "times": times, "spectrogram": spec, "wave": wave}
+            "words": words, "mouth_width": width, "warning": warning, "times": times, "spectrogram": spec, "wave": wave}
 
 
 def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
@@ -148,9 +154,10 @@ def speak(run_dir: str | Path, video: str | Path, out_wav: str | Path, out_video
 
 def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, out_video: str | Path | None = None,
                n_iter: int | None = None, log: Callable[[str], None] = print,
-               method: str | None = None, start: str | None = None, f0: float | None = None) -> dict[str, Any]:
-    """Speech for every video of `inputs` (files or folders) with the model loaded once; a clip that fails is
-    reported and skipped. Returns {startup_s (model + face models + warm-up), model_s, face_models_s, warm_up_s,
+               method: str | None = None, start: str | None = None, f0: float | None = None,
+               mouth_width: float | None | str = "model") -> dict[str, Any]:
+    """Speech for every video of `inputs` (files or folders) with the model loaded once, the lips brought to
+    `mouth_width` (see reconstruct_clip); a clip that fails is reported and skipped. Returns {startup_s (model + face models + warm-up), model_s, face_models_s, warm_up_s,
     clips (each with its process CPU seconds, cpu_s), failures}."""
     videos = find_videos(inputs)
     pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
@@ -171,7 +178,8 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
     for v, (wav, mp4) in zip(videos, pairs):
         c0 = time.process_time()
         try:
-            info = reconstruct_clip(rec, v, wav, mp4, n_iter, method=method, start=start, f0=f0)
+            info = reconstruct_clip(rec, v, wav, mp4, n_iter, method=method, start=start, f0=f0,
+                                    mouth_width=mouth_width)
         except Lip2SpeechError as exc:
             failures.append(str(exc))
             log(f"failed: {exc}")
@@ -181,6 +189,8 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
         log(f"wrote {info['wav']} ({info['seconds']:.2f} s of speech in {total:.2f} s, "
             f"{info['seconds'] / max(total, 1e-9):.1f}x real time{extra})"
             + (f" and {info['video']}" if info["video"] else ""))
+        if info["warning"]:
+            log(f"  {info['warning']}")
         if info["words"]:
             log(f"  words read from the lips: {' '.join(info['words'])}")
         clips.append({**info, "source": str(v), "cpu_s": time.process_time() - c0})

@@ -75,9 +75,10 @@ def lips(
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for a folder (0 = all cores)."),
     legacy: bool = typer.Option(False, "--legacy", help="Reproduce the published JPEG round trip and region choice."),
     face_size: int = typer.Option(64, "--face-size", help="Side of the grey face crops in px."),
-    mouth_width: Optional[float] = typer.Option(
-        None, "--mouth-width", help="Rescale so the median mouth box is this wide in px (GRID ~75) for GF on "
-        "GRID's scale from footage of any size; default: video px, as published."),
+    mouth_width: Optional[str] = typer.Option(
+        None, "--mouth-width", metavar="PX|MODEL|off", help="Rescale so the median mouth box is this wide in px "
+        "(GRID ~73), or a model's training scale (e.g. grid-s1: what `speak --model grid-s1` accepts), for lips "
+        "on that scale from footage of any size; default: video px, as published."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Folder: redo videos whose .npz already exists."),
 ) -> None:
     """Extract lip features: landmarks, mouth boxes, Gabor pictures (GP) and features (GF), face crops."""
@@ -86,6 +87,11 @@ def lips(
     from ..fileio import check_writable
     from ..lips import extract_folder, extract_lips, find_videos, render_preview
 
+    from ..framing import parse_mouth_width
+
+    width = parse_mouth_width(mouth_width, default=None)
+    if width == "model":
+        raise Lip2SpeechError("lips has no model: give --mouth-width a width in px or a model's name")
     start = time.perf_counter()
     if not video.exists():
         raise Lip2SpeechError("video not found", video)
@@ -98,7 +104,7 @@ def lips(
         if not find_videos(video):
             raise Lip2SpeechError("no videos found in the folder", video)
         report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size,
-                                mouth_width=mouth_width)
+                                mouth_width=width)
         for line in report.failures:
             typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
         total = len(report.results) + len(report.failures)
@@ -107,7 +113,7 @@ def lips(
         if report.failures:
             raise typer.Exit(1)
         return
-    track = extract_lips(video, legacy=legacy, face_size=face_size, mouth_width=mouth_width)
+    track = extract_lips(video, legacy=legacy, face_size=face_size, mouth_width=width)
     track.save(out)
     typer.echo(f"wrote {out}: {len(track)} frames at {track.fps:g} fps, face on {int(track.valid.sum())} "
                f"({time.perf_counter() - start:.1f} s)")

@@ -26,15 +26,24 @@ def prepare_cmd(
     lips: Optional[Path] = typer.Option(None, "--lips", help="Folder written by `lip2speech lips CORPUS --out "
                                         "DIR`: reuse its track of a video (DIR/<path below CORPUS>.npz) instead of "
                                         "extracting the lips again."),
+    mouth_width: Optional[str] = typer.Option(None, "--mouth-width", metavar="PX|MODEL|off", help="Bring every "
+                                              "video to this median mouth box width in px, or to a model's "
+                                              "training scale (e.g. grid-s1), recorded in the folder; default: "
+                                              "video px, as published."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from ..features import prepare
     from ..fileio import check_writable
     from ..parallel import default_jobs
 
+    from ..framing import parse_mouth_width
+
+    width = parse_mouth_width(mouth_width, default=None)
+    if width == "model":
+        raise Lip2SpeechError("prepare has no model: give --mouth-width a width in px or a model's name")
     check_writable(out, folder=True)
     report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
-                     lips_dir=lips)
+                     lips_dir=lips, mouth_width=width)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
@@ -104,6 +113,10 @@ def speak_cmd(
     f0: float = typer.Option(SPEAK_F0, "--invert-f0", help="Pitch of the harmonic start, Hz."),
     method: str = typer.Option(SPEAK_METHOD, "--invert-method", help="Spectrogram inversion: cg (conjugate "
                                "gradients, default) or lbfgs (evaluate's default, with --invert-iters 20)."),
+    mouth_width: str = typer.Option("model", "--mouth-width", metavar="PX|model|off", help="Bring the video to "
+                                    "this median mouth box width in px before reading the lips; model (default): "
+                                    "the scale the model was trained at (grid-s1: 73 px), so resolution, zoom and "
+                                    "black borders do not matter; off: video px (published systems' default)."),
 ) -> None:
     """Lips -> features -> model -> inversion: speech from one or more videos, the model loaded once."""
     import time
@@ -118,8 +131,12 @@ def speak_cmd(
     check_inversion_start(start, f0, "--invert-start", "--invert-f0")
     if method not in ("cg", "lbfgs"):
         raise Lip2SpeechError(f"unknown --invert-method {method!r} (choose cg or lbfgs)")
+    from ..framing import parse_mouth_width
+
+    width = parse_mouth_width(mouth_width)
     t_import = time.perf_counter() - t0
-    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, method=method, start=start, f0=f0)
+    res = speak_many(run, videos, out, out_video, n_iter=n_iter, log=typer.echo, method=method, start=start, f0=f0,
+                     mouth_width=width)
     speech = sum(c["seconds"] for c in res["clips"])
     work = sum(sum(c["times"].values()) for c in res["clips"])
     typer.echo(f"start-up {t_import + res['startup_s']:.2f} s (imports {t_import:.2f} s, model {res['model_s']:.2f} s, "

@@ -75,6 +75,8 @@ def evaluate_cmd(
                        speakers=speaker_list(speakers) or None, self_normalise=self_normalise,
                        own_split=features is not None and split is not None)
     summary = load_summary(out)
+    if summary.get("framing_warning"):
+        typer.echo(summary["framing_warning"], err=True)
     rows = [[m, fmt(s["mean"]), f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]", str(s["n"])]
             for m, s in summary["metrics"].items() if s["n"]]  # a metric that does not apply is left out
     typer.echo(text_table(["metric", "mean", "95% CI", "n"], rows))
