@@ -73,7 +73,7 @@ def stoi_of(wav: str, video: str) -> float:
     import soundfile as sf
 
     from lip2speech.audio import load_audio
-    from lip2speech.metrics import stoi
+    from lip2speech.evaluation.metrics import stoi
 
     x, fs = sf.read(wav)
     return stoi(load_audio(video, fs=fs), x, fs)
@@ -92,7 +92,7 @@ def main() -> None:
     print("| inversion | start-up s (imports + model + face models + warm-up) | clip s of speech | decode | lips | model | inversion | write "
           "| total s | x real time | CPU s | x real time (CPU) | STOI |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    from lip2speech.speak_inversion import SPEAK_METHOD
+    from lip2speech.inference.speak_inversion import SPEAK_METHOD
 
     inversions = [i if ":" in i else f"{SPEAK_METHOD}:{i}" for i in args.iterations.split(",")]
     for iters in inversions:

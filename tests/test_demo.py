@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lip2speech.cli import app
-from lip2speech.report import TABLE_HEADER
+from lip2speech.experiments.report import TABLE_HEADER
 from test_report import _Collect  # the HTML parser of the report tests
 
 
@@ -60,7 +60,7 @@ def test_quick_demo_end_to_end(tmp_path):
         ("lip2audspec", 1): 0.63, ("lip2audspec", 2): 0.40}
     assert got[("gu2s", 1)] is None and got[("gu2s", 2)] is None  # ours only: nothing published
 
-    from lip2speech.shipped import shipped_models
+    from lip2speech.training.shipped import shipped_models
 
     if "grid-s1" in shipped_models():  # the real-GRID section: the shipped model on the packaged s1 clips
         real = json.loads((out / "experiments" / "real-grid" / "results.json").read_text())

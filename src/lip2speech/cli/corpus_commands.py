@@ -77,7 +77,7 @@ def lips(
     """Extract lip features: landmarks, mouth boxes, Gabor pictures (GP) and features (GF), face crops."""
     import time
 
-    from ..lips import extract_folder, extract_lips, render_preview
+    from ..lips.track import extract_folder, extract_lips, render_preview
 
     start = time.perf_counter()
     if video.is_dir():

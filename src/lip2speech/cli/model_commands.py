@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import Lip2SpeechError
-from ..speak_inversion import SPEAK_F0, SPEAK_START
+from ..inference.speak_inversion import SPEAK_F0, SPEAK_START
 from .app import app
 from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, is_rank_zero, speaker_list, variant_overrides,
                       with_machine_options)
@@ -28,7 +28,7 @@ def prepare_cmd(
                                         "extracting the lips again."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
-    from ..features import prepare
+    from ..data.features import prepare
     from ..parallel import default_jobs
 
     report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
@@ -57,8 +57,8 @@ def train_cmd(
     machine: dict,
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
-    from ..train import train_system
-    from ..train_config import load_train_config
+    from ..training.train import train_system
+    from ..training.train_config import load_train_config
 
     over: dict = {"system": system, **machine}
     if speakers:
@@ -99,7 +99,7 @@ def speak_cmd(
     import time
 
     t0 = time.perf_counter()
-    from ..speak import speak_many
+    from ..inference.speak import speak_many
 
     run = model if model is not None else str(inputs[0])
     videos = inputs if model is not None else inputs[1:]
@@ -123,7 +123,7 @@ def models_cmd(
     name: Optional[str] = typer.Argument(None, help="Show this model's whole card."),
 ) -> None:
     """The trained models shipped with lip2speech and their model cards."""
-    from ..shipped import card, shipped_models
+    from ..training.shipped import card, shipped_models
 
     models = shipped_models()
     if name is not None:

@@ -90,7 +90,7 @@ def with_machine_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def is_rank_zero() -> bool:
     """False in the extra processes of a DDP run (they re-run the command and only train)."""
-    from ..datasets import process_rank
+    from ..data.datasets import process_rank
 
     return process_rank()[0] == 0
 

@@ -49,9 +49,9 @@ def evaluate_cmd(
 ) -> None:
     """Metrics of a run on a split, or on another features folder: RUN/eval-<split | folder>/per_utterance.csv and
     summary.json (mean, 95% CI)."""
-    from ..evaluate import EvalOptions, evaluate_run, load_summary
+    from ..evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from ..parallel import default_jobs
-    from ..report import fmt, text_table
+    from ..experiments.report import fmt, text_table
 
     if features is None and (speakers or self_normalise):
         raise Lip2SpeechError("--speakers and --self-normalise go with --features")
@@ -108,10 +108,10 @@ def experiment_cmd(
     machine: dict,
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
-    from ..experiments import print_results, run_experiment
+    from ..experiments.experiment import print_results, run_experiment
     from ..parallel import default_jobs
-    from ..hardware import resolve_hardware, training_jobs
-    from ..train_config import load_train_config
+    from ..training.hardware import resolve_hardware, training_jobs
+    from ..training.train_config import load_train_config
 
     hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
     train_jobs = training_jobs(hw, jobs, allow_shared_gpu)
@@ -137,7 +137,7 @@ def report_cmd(
     title: str = typer.Option("lip2speech experiments", "--title", help="Page title."),
 ) -> None:
     """One self-contained HTML page (tables, plots, spectrograms, audio, video) plus Markdown."""
-    from ..report import build_report
+    from ..experiments.report import build_report
 
     html_path, md_path = build_report(folder, title=title)
     typer.echo(f"wrote {html_path} and {md_path}")
@@ -160,7 +160,7 @@ def demo_cmd(
     clips -> report."""
     import dataclasses
 
-    from ..demo import QUICK, DemoSize, run_demo
+    from ..experiments.demo import QUICK, DemoSize, run_demo
 
     size = QUICK if quick else DemoSize()
     changes = {k: v for k, v in {"speakers": speakers, "utterances": utterances, "epochs": epochs,
