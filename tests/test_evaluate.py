@@ -121,7 +121,7 @@ def test_unknown_split_is_a_clear_error(fake_run):
 
 def test_words_runs_score_each_predicted_word_segment(fake_run, monkeypatch):
     import lip2speech.inference
-    from lip2speech.inference import WordPrediction
+    from lip2speech.inference.windowed import WordPrediction
 
     run, keys = fake_run
     rng = np.random.default_rng(0)

@@ -19,7 +19,8 @@ from ..errors import Lip2SpeechError
 from ..lips.track import LipTrack, extract_lips, load_track_for
 from ..video.io import read_video, read_video_rgb_grey, write_video
 from ..video.landmarks import N_LANDMARKS, detect_faces, load_face_models
-from .reconstructor import Reconstructor, load_run
+from .load import load_run
+from .reconstructor import Reconstructor
 from .speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 
 TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
