@@ -2,7 +2,7 @@
 
 An experiment is described by a YAML file in configs/experiments/ (`single`, `multi`, `vocabulary`, or a path).
 Output folder DIR (shared by all experiments, so identical runs are trained once):
-  runs/<speakers>/<system>/        training run (lip2speech.train) + eval-test/ (lip2speech.evaluate);
+  runs/<speakers>/<system>/        training run (training.train) + eval-test/ (evaluation.evaluate);
                                    systems of one speaker set share the autoencoder run beside them
   runs/<speakers>/<system>-words/  the same for runs trained on word segments (task: words, vocabulary); other
                                    variants add their tag: -frames (GF2S on 5 x 14 frames), -study-split,
