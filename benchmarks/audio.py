@@ -23,7 +23,7 @@ import torch  # noqa: E402
 
 from lip2speech.audio import auditory_spectrogram, invert_auditory_spectrogram, load_nsl_filters  # noqa: E402
 from lip2speech.audio.model import AuditoryModel  # noqa: E402
-from lip2speech.metrics import corr2  # noqa: E402
+from lip2speech.evaluation.metrics import corr2  # noqa: E402
 
 
 def best_time(fn, repeats: int) -> tuple[float, float]:

@@ -29,10 +29,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="processes for the waveform metrics")
     args = ap.parse_args()
 
-    from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
-    from lip2speech.features import prepare
-    from lip2speech.train import train_system
-    from lip2speech.train_config import load_train_config
+    from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
+    from lip2speech.data.features import prepare
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
 
     points = [int(p) for p in args.points.split(",")]
     print(prepare(args.corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)

@@ -28,19 +28,20 @@ def transcript(align: Path) -> list[str]:
 
 def words_kept(ref: list[str], hyp: list[str]) -> int:
     """How many of `ref`'s words `hyp` keeps: len(ref) minus their word edit distance, at least 0."""
-    from lip2speech.asr import edit_distance
+    from lip2speech.evaluation.asr import edit_distance
 
     return max(0, len(ref) - edit_distance(ref, hyp))
 
 
 def run(corpus: Path, clips: int, model: str, modes: list[str], asr: bool) -> list[dict]:
     """One row per (clip, framing, mode): STOI, words read, words kept, word accuracies, seconds."""
-    from lip2speech.asr import recognise_grid, word_accuracy
+    from lip2speech.evaluation.asr import recognise_grid, word_accuracy
     from lip2speech.audio import load_audio
-    from lip2speech.framing import REFRAMINGS, parse_mouth_width, reframe
+    from lip2speech.cli.options import parse_mouth_width
+    from lip2speech.lips.framing import REFRAMINGS, reframe
     from lip2speech.inference import load_run
-    from lip2speech.metrics import stoi_detail
-    from lip2speech.speak import reconstruct_clip
+    from lip2speech.evaluation.metrics import stoi_detail
+    from lip2speech.inference.speak import reconstruct_clip
 
     rec = load_run(model)
     keys = rec.test_keys[:clips]

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
+from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
 SPEAKER = "s1"
 VARIANTS = ("gf2s-frames", "gf2s-shuffled", *(f"{s}-words" for s in SYSTEMS))  # other run folders, for epoch caps
 
@@ -53,9 +53,9 @@ def add_mean_control(results: Path, run: Path, features: Path, corpus: Path, eva
                      log: Callable[[str], None]) -> None:
     """Score the mean-spectrogram control on `run`'s test split (every metric) and training split (corr2) and
     append it as a row to the controls' results.json and table.md."""
-    from lip2speech.controls import MeanSpectrogram
-    from lip2speech.evaluate import evaluate_predictor, load_summary
-    from lip2speech.experiments import write_table
+    from lip2speech.evaluation.controls import MeanSpectrogram
+    from lip2speech.evaluation.evaluate import evaluate_predictor, load_summary
+    from lip2speech.experiments.experiment import write_table
 
     split = json.loads((run / "split.json").read_text())
     ae_run = json.loads((run / "summary.json").read_text())["autoencoder_run"]
@@ -111,7 +111,7 @@ def compare_rows(runs: dict[str, Path]) -> tuple[list[str], list[list[str]], int
     header, rows and the number of clips of the waveform metrics."""
     import math
 
-    from lip2speech.evaluate import load_summary, read_per_utterance
+    from lip2speech.evaluation.evaluate import load_summary, read_per_utterance
 
     per = {name: {r["key"]: r for r in read_per_utterance(run / "eval-test" / "per_utterance.csv")}
            for name, run in runs.items()}
@@ -172,14 +172,14 @@ def main() -> None:
                          "systems on the same test clips, each with its paired table (gu2s minus each system)")
     args = ap.parse_args()
 
-    from lip2speech.evaluate import EvalOptions, read_per_utterance
-    from lip2speech.experiments import paired_rows, run_experiment
-    from lip2speech.features import prepare
+    from lip2speech.evaluation.evaluate import EvalOptions, read_per_utterance
+    from lip2speech.experiments.experiment import paired_rows, run_experiment
+    from lip2speech.data.features import prepare
     from lip2speech.parallel import default_jobs
-    from lip2speech.report import (PAIRED_NOTE, build_report, load_results, paired_table, paired_title, summary_text,
+    from lip2speech.experiments.report import (PAIRED_NOTE, build_report, load_results, paired_table, paired_title, summary_text,
                                    text_table)
-    from lip2speech.hardware import resolve_hardware, training_jobs
-    from lip2speech.train_config import load_train_config
+    from lip2speech.training.hardware import resolve_hardware, training_jobs
+    from lip2speech.training.train_config import load_train_config
 
     systems = [s for s in args.systems.split(",") if s]
     unknown = [s for s in systems if s not in SYSTEMS]

@@ -43,8 +43,8 @@ def epoch_seconds(run: Path) -> float:
 
 def mean_control(features: Path, run: Path, opts: Any, corpus: Path, out: Path) -> dict:
     """Every metric of the time-aligned mean training spectrogram on the run's test clips (as the variants)."""
-    from lip2speech.controls import MeanSpectrogram
-    from lip2speech.evaluate import evaluate_predictor, load_summary
+    from lip2speech.evaluation.controls import MeanSpectrogram
+    from lip2speech.evaluation.evaluate import evaluate_predictor, load_summary
 
     split = json.loads((run / "split.json").read_text())
     control = MeanSpectrogram(features, split["train"])
@@ -68,10 +68,10 @@ def main() -> None:
                     help="skip the mean-spectrogram control (when another invocation scores it)")
     args = ap.parse_args()
 
-    from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
-    from lip2speech.features import prepare
-    from lip2speech.train import train_system
-    from lip2speech.train_config import load_train_config
+    from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
+    from lip2speech.data.features import prepare
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
 
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]

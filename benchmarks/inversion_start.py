@@ -34,9 +34,9 @@ def parse_inversion(text: str) -> dict:
 def score(job: tuple) -> tuple[str, float, float, float]:
     """(inversion, STOI, ESTOI, word accuracy) of one clip's spectrogram."""
     name, spec, fs, words, source = job
-    from lip2speech.asr import recognise_grid, word_accuracy
+    from lip2speech.evaluation.asr import recognise_grid, word_accuracy
     from lip2speech.audio import invert_auditory_spectrogram, load_audio
-    from lip2speech.metrics import estoi, stoi
+    from lip2speech.evaluation.metrics import estoi, stoi
 
     wave = invert_auditory_spectrogram(spec, fs=fs, seed=0, **parse_inversion(name.split(" ")[-1]))
     ref = load_audio(source, fs=fs)
@@ -59,9 +59,9 @@ def main() -> None:
     for inv in inversions:
         parse_inversion(inv)
 
-    from lip2speech.evaluate import corpus_sources
+    from lip2speech.evaluation.evaluate import corpus_sources
     from lip2speech.inference import load_run
-    from lip2speech.store import load_item
+    from lip2speech.data.store import load_item
 
     rec = load_run(args.model)
     keys = sorted(rec.split.get(args.split, []))

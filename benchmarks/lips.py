@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lip2speech.gabor import GP_SIZE, gabor_picture, jpeg_round_trip, mouth_box, mouth_centre, _legacy_pick
-from lip2speech.lips import extract_lips
+from lip2speech.lips.gabor import GP_SIZE, gabor_picture, jpeg_round_trip, mouth_box, mouth_centre, _legacy_pick
+from lip2speech.lips.track import extract_lips
 from lip2speech.video import read_video
 from lip2speech.video.landmarks import face_detector, shape_predictor
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from lip2speech.recogniser_training import train_recogniser
-from lip2speech.splits import fixed_test_split
-from lip2speech.store import FeatureStore
-from lip2speech.train import test_keys_from
+from lip2speech.training.recogniser import train_recogniser
+from lip2speech.data.splits import fixed_test_split
+from lip2speech.data.store import FeatureStore
+from lip2speech.training.train import test_keys_from
 
 
 def main() -> None:

@@ -109,12 +109,12 @@ def main() -> None:
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
     args = ap.parse_args()
 
-    from lip2speech.evaluate import EvalOptions, evaluate_run, load_summary
-    from lip2speech.features import prepare
-    from lip2speech.inference import load_checkpoint
-    from lip2speech.shipped import export_model
-    from lip2speech.train import train_system
-    from lip2speech.train_config import load_train_config
+    from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
+    from lip2speech.data.features import prepare
+    from lip2speech.training.run_folder import load_checkpoint
+    from lip2speech.training.shipped import export_model
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
 
     if not (args.features / "features.json").is_file() or not (args.features / "manifest").is_dir():
         print(prepare(args.corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)

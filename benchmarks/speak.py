@@ -24,7 +24,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import torch
 torch.set_num_threads(1)
-from lip2speech.speak import speak_many
+from lip2speech.inference.speak import speak_many
 t1 = time.perf_counter()
 method, iters, *start = sys.argv[3].split(":")
 res = speak_many(sys.argv[1], sys.argv[4:], sys.argv[2], n_iter=int(iters), method=method, log=lambda line: None,
@@ -73,7 +73,7 @@ def stoi_of(wav: str, video: str) -> float:
     import soundfile as sf
 
     from lip2speech.audio import load_audio
-    from lip2speech.metrics import stoi
+    from lip2speech.evaluation.metrics import stoi
 
     x, fs = sf.read(wav)
     return stoi(load_audio(video, fs=fs), x, fs)
@@ -92,7 +92,7 @@ def main() -> None:
     print("| inversion | start-up s (imports + model + face models + warm-up) | clip s of speech | decode | lips | model | inversion | write "
           "| total s | x real time | CPU s | x real time (CPU) | STOI |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    from lip2speech.speak_inversion import SPEAK_METHOD
+    from lip2speech.inference.speak_inversion import SPEAK_METHOD
 
     inversions = [i if ":" in i else f"{SPEAK_METHOD}:{i}" for i in args.iterations.split(",")]
     for iters in inversions:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from lip2speech.asr import recognise_grid, word_accuracy
+from lip2speech.evaluation.asr import recognise_grid, word_accuracy
 from lip2speech.corpus.grammar import WORDS, sentence_from_name
 from lip2speech.corpus.synth import synth_corpus
 from lip2speech.video.io import read_video

@@ -31,9 +31,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from lip2speech.corpus.synth import synth_corpus
-    from lip2speech.experiments import run_experiment
-    from lip2speech.features import prepare
-    from lip2speech.report import PAIRED_NOTE, fmt, paired_table, paired_title, text_table
+    from lip2speech.experiments.experiment import run_experiment
+    from lip2speech.data.features import prepare
+    from lip2speech.experiments.report import PAIRED_NOTE, fmt, paired_table, paired_title, text_table
 
     corpus, features, exp = args.out / "corpus", args.out / "features", args.out / "experiment"
     if not (corpus / "s1").is_dir():

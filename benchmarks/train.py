@@ -23,15 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
+from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
 
 
 def train_one(args: argparse.Namespace) -> None:
     """Child process: train one system, print JSON with run folder, epochs, seconds per epoch, peak RSS."""
     import csv
 
-    from lip2speech.train import train_system
-    from lip2speech.train_config import load_train_config
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
 
     over = json.loads(args.overrides)
     cfg = load_train_config(args.config, over)
@@ -61,9 +61,9 @@ def score(run: Path, features: Path) -> tuple[float, float]:
     """Mean held-out corr2 and model inference seconds per second of video (lips -> spectrogram, 1 thread)."""
     import torch
 
-    from lip2speech.store import load_item
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
-    from lip2speech.metrics import corr2
+    from lip2speech.evaluation.metrics import corr2
 
     torch.set_num_threads(1)
     rec = load_run(run)
@@ -80,9 +80,9 @@ def score(run: Path, features: Path) -> tuple[float, float]:
 
 def mean_baseline(run: Path, features: Path) -> float:
     """corr2 of the time-aligned mean training spectrogram against every held-out utterance."""
-    from lip2speech.controls import MeanSpectrogram
-    from lip2speech.store import load_item
-    from lip2speech.metrics import corr2
+    from lip2speech.evaluation.controls import MeanSpectrogram
+    from lip2speech.data.store import load_item
+    from lip2speech.evaluation.metrics import corr2
 
     split = json.loads((run / "split.json").read_text())
     control = MeanSpectrogram(features, split["train"])
@@ -137,7 +137,7 @@ def main() -> None:
 
     features = args.features
     if args.synthetic:
-        from lip2speech.features import synthetic_features
+        from lip2speech.data.features import synthetic_features
 
         features = args.out / "synthetic-features"
         if not (features / "features.json").is_file():
@@ -174,12 +174,12 @@ def main() -> None:
         print(f"  {system}: corr2 {c_real:.3f} (shuffled lips {c_shuf:.3f})", flush=True)
     first_run = Path(rows[0][1]["run"])
     c_mean = mean_baseline(first_run, features)
-    from lip2speech.store import load_item
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
 
     ae_run = load_run(first_run).meta["autoencoder_run"]
     ae = load_run(ae_run)
-    from lip2speech.metrics import corr2
+    from lip2speech.evaluation.metrics import corr2
 
     items = (load_item(features, k) for k in ae.test_keys)
     c_ae = float(np.mean([corr2(ae.predict_spectrogram(it), it["aud"]) for it in items]))
@@ -198,7 +198,7 @@ def main() -> None:
     speed_table(features, args, systems)
 
     if args.memory_check:
-        from lip2speech.store import load_manifest
+        from lip2speech.data.store import load_manifest
 
         keys = list(load_manifest(features))
         spk = sorted({k.split("/")[0] for k in keys})
@@ -214,7 +214,7 @@ def main() -> None:
     if args.video:
         import torch
 
-        from lip2speech.speak import speak
+        from lip2speech.inference.speak import speak
         from lip2speech.video.io import video_info
 
         torch.set_num_threads(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lip2speech.asr import edit_distance, grid_jsgf, recognise_grid, word_accuracy
+from lip2speech.evaluation.asr import edit_distance, grid_jsgf, recognise_grid, word_accuracy
 from lip2speech.corpus.grammar import SLOTS, WORDS, sentence_from_name
 
 

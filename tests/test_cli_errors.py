@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from lip2speech.metrics import mean_ci
+from lip2speech.evaluation.metrics import mean_ci
 
 CLIPS = Path(__file__).resolve().parents[1] / "src" / "lip2speech" / "demo_clips"
 

@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from lip2speech.cli import app, main
+from lip2speech.cli import app
+from lip2speech.cli import main
 from lip2speech.corpus import read_align, scan_corpus, sentence_from_name
 from lip2speech.errors import Lip2SpeechError
 

@@ -116,7 +116,7 @@ def test_dlib_sees_the_face_and_the_lip_opening(corpus: Path):
 
 @pytest.mark.slow
 def test_speech_is_intelligible(corpus: Path):
-    from lip2speech.asr import recognise_grid, word_accuracy
+    from lip2speech.evaluation.asr import recognise_grid, word_accuracy
 
     accuracies = []
     for spk, uid in _uids(corpus):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lip2speech import datasets as DS, lip_inputs as LI, splits as SP
+from lip2speech.data import datasets as DS, lip_inputs as LI, splits as SP
 
 from synthetic_lips import synthetic_lips
 

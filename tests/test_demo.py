@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lip2speech.cli import app
-from lip2speech.report import table_header
+from lip2speech.experiments.report import table_header
 from test_report import _Collect  # the HTML parser of the report tests
 
 
@@ -63,7 +63,7 @@ def test_quick_demo_end_to_end(tmp_path):
         ("lip2audspec", 1): 0.63, ("lip2audspec", 2): 0.40}
     assert got[("gu2s", 1)] is None and got[("gu2s", 2)] is None  # ours only: nothing published
 
-    from lip2speech.shipped import shipped_models
+    from lip2speech.training.shipped import shipped_models
 
     if "grid-s1" in shipped_models():  # the real-GRID section: the shipped model on the packaged s1 clips
         real = json.loads((out / "experiments" / "real-grid" / "results.json").read_text())
@@ -80,7 +80,7 @@ def test_quick_demo_end_to_end(tmp_path):
 
 def _size_of(monkeypatch, args: list[str]):
     """The DemoSize `lip2speech demo ARGS` would run (run_demo replaced), or the failed result."""
-    import lip2speech.demo as demo
+    import lip2speech.experiments.demo as demo
 
     got = {}
     monkeypatch.setattr(demo, "run_demo", lambda out, size, jobs=None, log=print: got.update(size=size, jobs=jobs))
@@ -90,7 +90,7 @@ def _size_of(monkeypatch, args: list[str]):
 
 
 def test_default_demo_is_the_first_visit_and_full_is_one_option_away(monkeypatch):
-    from lip2speech.demo import FULL, QUICK, DemoSize
+    from lip2speech.experiments.demo import FULL, QUICK, DemoSize
 
     size, result = _size_of(monkeypatch, [])
     assert result.exit_code == 0 and size == DemoSize()

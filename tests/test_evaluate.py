@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lip2speech import evaluate as E
-from lip2speech.metrics import corr2
+from lip2speech.evaluation import evaluate as E
+from lip2speech.evaluation.metrics import corr2
 
 
 def test_utterance_metrics_spectrogram_only_and_with_waveforms():
@@ -57,14 +57,14 @@ class _FakeRun:
         return aud + 0.1 * self.noise * np.random.default_rng(len(aud)).random(aud.shape)
 
     def check_features(self, features_dir):
-        from lip2speech.store import FEATURE_CONFIG, check_features_config
+        from lip2speech.data.store import FEATURE_CONFIG, check_features_config
 
         check_features_config(features_dir, FEATURE_CONFIG)
 
 
 @pytest.fixture()
 def fake_run(tmp_path, monkeypatch):
-    from lip2speech.features import synthetic_features
+    from lip2speech.data.features import synthetic_features
 
     keys = synthetic_features(tmp_path / "features", speakers=1, utterances=4, seed=0, frames=50)
     run = tmp_path / "run"
@@ -101,7 +101,7 @@ def test_evaluate_run_writes_csv_and_summary_that_agree(fake_run):
     E.evaluate_run(run, "test", E.EvalOptions(**{**opts.__dict__, "invert_method": "cg"}), show_progress=False)
     assert E.load_summary(out)["options"]["invert_method"] == "cg"
     # a summary from before the option existed was made with lbfgs: still up to date for lbfgs
-    import lip2speech.eval_folder as EF
+    import lip2speech.evaluation.eval_folder as EF
 
     old = json.loads((out / "summary.json").read_text())
     old["options"] = {k: v for k, v in old["options"].items() if k != "invert_method"}
@@ -121,7 +121,7 @@ def test_unknown_split_is_a_clear_error(fake_run):
 
 def test_words_runs_score_each_predicted_word_segment(fake_run, monkeypatch):
     import lip2speech.inference
-    from lip2speech.inference import WordPrediction
+    from lip2speech.inference.windowed import WordPrediction
 
     run, keys = fake_run
     rng = np.random.default_rng(0)
@@ -149,9 +149,9 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
 
     from lip2speech.cli import app
     from lip2speech.errors import Lip2SpeechError
-    from lip2speech.features import synthetic_features
-    from lip2speech.store import FeatureStore
-    from lip2speech.store import item_path
+    from lip2speech.data.features import synthetic_features
+    from lip2speech.data.store import FeatureStore
+    from lip2speech.data.store import item_path
 
     run, _ = fake_run
     other = tmp_path / "my-recordings"
@@ -186,7 +186,7 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     # --speak-inversion: scored as speak inverts (recorded in the options); with an --invert-* option, an error
     res = CliRunner().invoke(app, ["evaluate", str(run), "--features", str(other), "--no-waveform", "--speak-inversion"])
     assert res.exit_code == 0, res.output
-    from lip2speech.speak_inversion import SPEAK_ITERS, SPEAK_START
+    from lip2speech.inference.speak_inversion import SPEAK_ITERS, SPEAK_START
 
     options = E.load_summary(out)["options"]
     assert (options["invert_method"], options["invert_iters"], options["invert_start"]) == ("cg", SPEAK_ITERS,

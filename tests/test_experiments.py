@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lip2speech import experiments as X
+from lip2speech.experiments import experiment as X
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.systems import PUBLISHED_SYSTEMS
+from lip2speech.models.systems import PUBLISHED_SYSTEMS
 
 DOC = Path(__file__).resolve().parents[1].parent / "shared" / "docs" / "seed-systems.md"
 
@@ -90,8 +90,9 @@ def test_train_config_uses_the_per_system_file_when_present():
 @pytest.fixture()
 def stubbed(tmp_path, monkeypatch):
     """Features with 8 speakers; training writes nothing but a folder, evaluation a known summary."""
-    from lip2speech import eval_folder, evaluate, scoring, train
-    from lip2speech.features import synthetic_features
+    from lip2speech.evaluation import eval_folder, evaluate, scoring
+    from lip2speech.training import train
+    from lip2speech.data.features import synthetic_features
 
     synthetic_features(tmp_path / "features", speakers=8, utterances=2, seed=0, frames=10, gp_shape=(4, 8), face=8)
     trained = []
@@ -212,7 +213,7 @@ def test_vocabulary_trains_words_runs_in_their_own_folders(stubbed):
 
 
 def test_tables_print_ours_and_published_on_test_and_train(stubbed):
-    from lip2speech.report import TABLE_NOTE
+    from lip2speech.experiments.report import TABLE_NOTE
 
     tmp, _ = stubbed
     path = X.run_experiment("single", tmp / "features", tmp / "out", speakers=["s1"], log=lambda s: None)
@@ -246,7 +247,7 @@ def test_variants_train_in_their_own_run_folders_and_tables(stubbed):
     assert control["run"] == "runs/s1/gf2s-shuffled" and control["published_train"] is None  # no such study run
     assert result["rows"][0]["published_test"] == 0.328  # the GF2S input variant is still GF2S on s1
     assert len(trained) == 4
-    from lip2speech.report import load_results
+    from lip2speech.experiments.report import load_results
 
     assert [r.get("label") for r in load_results(tmp / "out")] == [None, "controls", "single-frames"]
 

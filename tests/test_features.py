@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import parse_shard, prepare, synthetic_features
-from lip2speech.store import check_features_config, item_path, load_item, load_manifest
+from lip2speech.data.features import parse_shard, prepare, synthetic_features
+from lip2speech.data.store import check_features_config, item_path, load_item, load_manifest
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_cli_prepare_one_speaker(corpus, tmp_path):
 
 @pytest.mark.slow
 def test_prepare_reuses_the_tracks_of_lip2speech_lips(corpus, tmp_path):
-    from lip2speech.lips import LipTrack, extract_folder
+    from lip2speech.lips.track import LipTrack, extract_folder
 
     tracks = tmp_path / "tracks"
     video = sorted((corpus / "s1" / "video").iterdir())[0]

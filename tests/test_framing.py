@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import _check_folder_width
-from lip2speech.framing import (FRAMING_FILE, features_scale_warning, footage_warning, model_mouth_width,
-                                parse_mouth_width, read_mouth_width, resolve_mouth_width, write_mouth_width,
-                                yaw_degrees)
+from lip2speech.data.features import _check_folder_width
+from lip2speech.cli.options import parse_mouth_width
+from lip2speech.data.mouth_scale import features_scale_warning
+from lip2speech.lips.framing import (FRAMING_FILE, footage_warning, model_mouth_width, read_mouth_width,
+                                     resolve_mouth_width, write_mouth_width, yaw_degrees)
 from lip2speech.lips import LipTrack, default_lip_settings, load_track_for
-from lip2speech.shipped import resolve_run
+from lip2speech.training.shipped import resolve_run
 
 
 def face(yaw_deg: float = 0.0, size: float = 1.0, frames: int = 10) -> np.ndarray:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lip2speech.asr import edit_distance
+from lip2speech.evaluation.asr import edit_distance
 from lip2speech.audio import load_audio
-from lip2speech.framing import REFRAMINGS, reframe
+from lip2speech.lips.framing import REFRAMINGS, reframe
 from lip2speech.inference import load_run
-from lip2speech.metrics import stoi
-from lip2speech.speak import reconstruct_clip
+from lip2speech.evaluation.metrics import stoi
+from lip2speech.inference.speak import reconstruct_clip
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "lip2speech" / "demo_clips"
 

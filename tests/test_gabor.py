@@ -8,7 +8,7 @@ import pytest
 from skimage.filters import threshold_yen as sk_threshold_yen
 from skimage.measure import label, regionprops
 
-from lip2speech.gabor import (
+from lip2speech.lips.gabor import (
     GF_NAMES,
     _legacy_pick,
     face_crop,

@@ -6,12 +6,12 @@ import soundfile as sf
 import torch
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import synthetic_features
-from lip2speech.store import load_item
+from lip2speech.data.features import synthetic_features
+from lip2speech.data.store import load_item
 from lip2speech.inference import load_run
-from lip2speech.speak import speak
-from lip2speech.train import train_system
-from lip2speech.train_config import load_train_config
+from lip2speech.inference.speak import speak
+from lip2speech.training.train import train_system
+from lip2speech.training.train_config import load_train_config
 
 TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},
         "autoencoder": {"max_epochs": 3, "model": {"encoder_sizes": [16], "decoder_sizes": [16]}}}

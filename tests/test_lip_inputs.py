@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lip2speech import lip_inputs as LI, windows as W
+from lip2speech.data import lip_inputs as LI, windows as W
 from lip2speech.errors import Lip2SpeechError
 
 from synthetic_lips import synthetic_lips

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from lip2speech.cli import app
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.gabor import GF_NAMES
-from lip2speech.lips import LipTrack, extract_folder, extract_lips, lip_track, load_track_for
+from lip2speech.lips.gabor import GF_NAMES
+from lip2speech.lips.track import LipTrack, extract_folder, extract_lips, lip_track, load_track_for
 from lip2speech.video import Video, read_video, write_video
 from lips_reference import full_detection, grey_frames
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.metrics import corr2, estoi, mean_ci, pesq_nb, pesq_nb_detail, stoi, stoi_detail, word_accuracy
+from lip2speech.evaluation.metrics import corr2, estoi, mean_ci, pesq_nb, pesq_nb_detail, stoi, stoi_detail, word_accuracy
 
 FS = 8000
 
@@ -104,7 +104,7 @@ def test_word_accuracy_is_reexported():
 
 
 def test_paired_difference_counts_wins_and_pairs_only_finite_items():
-    from lip2speech.metrics import paired_difference
+    from lip2speech.evaluation.metrics import paired_difference
 
     a = [0.5, 1.0, 0.5, 0.25, float("nan")]
     b = [0.25, 1.0, 0.75, 0.0, 0.5]

@@ -33,7 +33,7 @@ def real_features(tmp_path_factory) -> SimpleNamespace:
     """20 clips spread over s1's 400 (training folder) and 3 others (a folder the run never sees), prepared."""
     if not (GRID_S1 / "s1").is_dir():
         pytest.skip(f"real GRID clips not found at {GRID_S1} (expected ../shared/data/grid-s1 beside the project)")
-    from lip2speech.features import prepare
+    from lip2speech.data.features import prepare
 
     root = tmp_path_factory.mktemp("grid-s1")
     videos = sorted((GRID_S1 / "s1").glob("*.mpg"))
@@ -49,7 +49,7 @@ def real_features(tmp_path_factory) -> SimpleNamespace:
 @pytest.fixture(scope="module")
 def real_run(real_features) -> SimpleNamespace:
     """The single-speaker experiment with a small GF2S (study input) on the 20 clips: 80/20 split, corr2 only."""
-    from lip2speech.experiments import run_experiment
+    from lip2speech.experiments.experiment import run_experiment
 
     lines: list[str] = []
     results = run_experiment("single", real_features.features, real_features.root / "exp", systems=["gf2s"],
@@ -60,7 +60,7 @@ def real_run(real_features) -> SimpleNamespace:
 
 
 def test_real_clips_are_prepared_with_faces_spectrograms_and_word_times(real_features):
-    from lip2speech.store import load_item, load_manifest
+    from lip2speech.data.store import load_item, load_manifest
 
     assert [len(r.written) for r in real_features.reports] == [20, 3]
     assert not [f for r in real_features.reports for f in r.failures]
@@ -81,11 +81,11 @@ def test_real_clips_are_prepared_with_faces_spectrograms_and_word_times(real_fea
 
 @pytest.mark.slow
 def test_small_gf2s_trains_on_16_real_clips_and_predicts_the_other_4(real_features, real_run):
-    from lip2speech.windows import interp_matrix
-    from lip2speech.store import load_item
+    from lip2speech.data.windows import interp_matrix
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
-    from lip2speech.metrics import corr2
-    from lip2speech.train import mean_spectrogram
+    from lip2speech.evaluation.metrics import corr2
+    from lip2speech.training.train import mean_spectrogram
 
     rec = load_run(real_run.run)
     split = rec.split
@@ -114,8 +114,8 @@ def test_evaluate_features_scores_real_clips_the_run_never_saw(real_features, re
     from typer.testing import CliRunner
 
     from lip2speech.cli import app
-    from lip2speech.evaluate import load_summary, read_per_utterance
-    from lip2speech.features import synthetic_features
+    from lip2speech.evaluation.evaluate import load_summary, read_per_utterance
+    from lip2speech.data.features import synthetic_features
 
     res = CliRunner().invoke(app, ["evaluate", str(real_run.run), "--features", str(real_features.unseen_features),
                                    "--corpus", str(real_features.unseen), "--invert-iters", "4", "--jobs", "2"])
@@ -142,8 +142,8 @@ def test_evaluate_features_scores_real_clips_the_run_never_saw(real_features, re
 
 @pytest.mark.slow
 def test_the_table_prints_the_studys_train_and_test_values_beside_ours(real_run):
-    from lip2speech.experiments import print_results
-    from lip2speech.report import TABLE_NOTE
+    from lip2speech.experiments.experiment import print_results
+    from lip2speech.experiments.report import TABLE_NOTE
 
     lines: list[str] = []
     print_results(real_run.results, log=lines.append)

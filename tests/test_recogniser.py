@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.recogniser_training import ctc_of, load_recogniser, train_recogniser, word_accuracy_of
-from lip2speech.store import FeatureStore
-from lip2speech.train import train_system
-from lip2speech.train_config import load_train_config
-from lip2speech.utterance import word_tokens
+from lip2speech.training.recogniser import ctc_of, load_recogniser, train_recogniser, word_accuracy_of
+from lip2speech.data.store import FeatureStore
+from lip2speech.training.train import train_system
+from lip2speech.training.train_config import load_train_config
+from lip2speech.data.utterance import word_tokens
 
 SENTENCES = [("bin", "blue", "at", "f", "two", "now"), ("lay", "red", "by", "g", "five", "soon"),
              ("place", "green", "in", "h", "nine", "again"), ("set", "white", "with", "j", "zero", "please")]

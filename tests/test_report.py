@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.report import TABLE_HEADER, build_report, fmt, load_results, summary_text
+from lip2speech.experiments.report import TABLE_HEADER, build_report, fmt, load_results, summary_text
 
-from lip2speech.systems import PUBLISHED_SYSTEMS as SYSTEMS
+from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
 
 
 class _Collect(HTMLParser):
@@ -62,7 +62,7 @@ def _summary(rng: np.random.Generator, n: int = 20) -> dict:
 
 def _write_sample(path: Path, rng: np.random.Generator, with_video: bool) -> None:
     """A sample as evaluation writes it (eval_folder.write_sample: npz, and an MP4 from the face crops)."""
-    from lip2speech.eval_folder import write_sample
+    from lip2speech.evaluation.eval_folder import write_sample
 
     t = np.arange(8000 * 1) / 8000
     item = {"aud": rng.random((125, 128)), "words": "bin blue at f two now".split(), "fs": 8000}
@@ -152,7 +152,7 @@ def test_markdown_version_has_the_same_tables_and_its_assets_exist(report, resul
                 assert fmt(row["metrics"]["corr2"]["mean"]) in md
     links = [l.split(")")[0] for l in md.split("](")[1:]]
     anchors = [l for l in links if l.startswith("#")]  # the contents
-    from lip2speech.report_page import slug
+    from lip2speech.experiments.report_page import slug
 
     headings = {slug(line[3:]) for line in md.splitlines() if line.startswith("## ")}
     assert anchors and {a[1:] for a in anchors} <= headings
@@ -177,7 +177,7 @@ def test_summary_text_lists_every_row(results_dir):
 
 
 def test_tables_show_ours_and_published_on_test_and_train_with_a_note(tmp_path):
-    from lip2speech.report import TABLE_NOTE, table_rows
+    from lip2speech.experiments.report import TABLE_NOTE, table_rows
 
     rng = np.random.default_rng(1)
     row = {"system": "gf2s", "condition": "s1", "n_speakers": 1, "n_test": 80,
@@ -202,7 +202,7 @@ def test_tables_show_ours_and_published_on_test_and_train_with_a_note(tmp_path):
 
 
 def test_speakers_figure_draws_ours_on_train_beside_test_and_published():
-    from lip2speech.plots import speakers_figure
+    from lip2speech.experiments.plots import speakers_figure
 
     ours = {"gf2s": [(1, 0.5, 0.45, 0.55), (2, 0.45, 0.4, 0.5)]}
     png = speakers_figure(ours, {"gf2s": {1: 0.72, 2: 0.68}}, ours_train={"gf2s": {1: 0.6, 2: 0.55}})
@@ -210,8 +210,8 @@ def test_speakers_figure_draws_ours_on_train_beside_test_and_published():
 
 
 def test_a_paired_comparison_is_a_table_in_the_report_the_markdown_and_the_summary(tmp_path):
-    from lip2speech.experiments import paired_rows, write_table
-    from lip2speech.report import PAIRED_NOTE
+    from lip2speech.experiments.experiment import paired_rows, write_table
+    from lip2speech.experiments.report import PAIRED_NOTE
 
     keys = [f"s1/u{i}" for i in range(6)]
     per_utt = {s: [{"key": k, "wacc": v + (0.5 if s == "gu2s" else 0.0), "stoi": 0.5, "estoi": 0.25, "corr2": 0.7}
@@ -257,7 +257,7 @@ def demo_like(tmp_path_factory, results_dir) -> Path:
 
 
 def test_front_page_has_headline_glossary_contents_and_real_grid_first(demo_like):
-    from lip2speech.report_front import GLOSSARY
+    from lip2speech.experiments.report_front import GLOSSARY
 
     html_path, md_path = build_report(demo_like, title="lip2speech demo")
     parser = _Collect()
@@ -287,7 +287,7 @@ def test_front_page_has_headline_glossary_contents_and_real_grid_first(demo_like
 
 
 def test_no_published_grid_numbers_beside_synthetic_runs(demo_like):
-    from lip2speech.report import PUBLISHED_COLUMNS, table_header
+    from lip2speech.experiments.report import PUBLISHED_COLUMNS, table_header
 
     html_path, md_path = build_report(demo_like)
     parser = _Collect()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.run_folder import resume_point, weights_mismatch
+from lip2speech.training.run_folder import resume_point, weights_mismatch
 
 
 def _save(path, system, state, epoch=3):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lip2speech import splits as SP
+from lip2speech.data import splits as SP
 from lip2speech.errors import Lip2SpeechError
 
 
@@ -39,7 +39,7 @@ def test_study_split_protocol():
 
 
 def test_fixed_test_split_keeps_the_given_test_keys_and_draws_train_clips():
-    from lip2speech.splits import fixed_test_split
+    from lip2speech.data.splits import fixed_test_split
 
     keys = [f"s1/k{i:03d}" for i in range(50)]
     test = keys[:10] + ["s1/absent"]

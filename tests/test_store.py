@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.store import FeatureStore, entry_from_file, item_path, load_item
+from lip2speech.data.store import FeatureStore, entry_from_file, item_path, load_item
 
 
 def _lips(n=50):

@@ -8,10 +8,10 @@ import yaml
 
 from lip2speech.config import to_dict
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import synthetic_features
-from lip2speech.train import train_system
-from lip2speech.train_config import load_train_config
-from lip2speech.losses import corr2_torch, corr_mse_loss
+from lip2speech.data.features import synthetic_features
+from lip2speech.training.train import train_system
+from lip2speech.training.train_config import load_train_config
+from lip2speech.training.losses import corr2_torch, corr_mse_loss
 
 TINY = {"max_epochs": 2, "threads": 1, "batch_size": 16, "model": {"lstm": 8, "dense": 16},
         "autoencoder": {"max_epochs": 2, "model": {"encoder_sizes": [16], "decoder_sizes": [16]}}}
@@ -43,7 +43,7 @@ def test_config_files_and_overrides(tmp_path):
     assert load_train_config("fast", {"system": "gf2s"}).model["lstm"] == 128
     assert load_train_config("fast").model["lstm"] == 32
     p = tmp_path / "c.yaml"
-    p.write_text("base: " + str((__import__("lip2speech.train_config", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
+    p.write_text("base: " + str((__import__("lip2speech.training.train_config", fromlist=["x"]).CONFIG_DIR / "fast.yaml")) + "\nseed: 3\n")
     assert load_train_config(p).seed == 3
     with pytest.raises(Lip2SpeechError, match="unknown TrainConfig keys"):
         load_train_config(None, {"bogus": 1})
@@ -131,11 +131,11 @@ def test_models_read_the_lips(tmp_path):
     """Small version of benchmarks/train.py: GF2S beats the mean spectrogram and shuffled lips on held-out data."""
     import numpy as np
 
-    from lip2speech.windows import interp_matrix
-    from lip2speech.store import load_item
+    from lip2speech.data.windows import interp_matrix
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
-    from lip2speech.metrics import corr2
-    from lip2speech.train import mean_spectrogram
+    from lip2speech.evaluation.metrics import corr2
+    from lip2speech.training.train import mean_spectrogram
 
     feats = tmp_path / "f"
     synthetic_features(feats, speakers=2, utterances=15, seed=0, gp_shape=(8, 16), face=32)
@@ -161,7 +161,7 @@ def test_cli_train_and_clear_errors(feats, tmp_path):
     from typer.testing import CliRunner
 
     from lip2speech.cli import app
-    from lip2speech.train_config import CONFIG_DIR
+    from lip2speech.training.train_config import CONFIG_DIR
 
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump({"base": str(CONFIG_DIR / "fast.yaml"), **TINY, "max_epochs": 1}))
@@ -186,7 +186,7 @@ def add_alignments(feats, keys, seconds: float = 3.0):
     """Give generated items GRID-like word alignments: sil, six 0.4 s words from 0.2 s, sil."""
     import numpy as np
 
-    from lip2speech.store import item_path
+    from lip2speech.data.store import item_path
     from lip2speech.fileio import save_npz
 
     edges = [0.0] + [0.2 + 0.4 * j for j in range(7)] + [seconds]
@@ -202,7 +202,7 @@ def add_alignments(feats, keys, seconds: float = 3.0):
 def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
     import numpy as np
 
-    from lip2speech.store import load_item, load_manifest
+    from lip2speech.data.store import load_item, load_manifest
     from lip2speech.inference import load_run
 
     feats = tmp_path / "f"
@@ -242,7 +242,7 @@ def test_words_task_trains_reloads_and_predicts_per_word(tmp_path):
 def test_gf_input_and_split_protocol_are_recorded_and_rebuilt(feats, tmp_path):
     import numpy as np
 
-    from lip2speech.store import load_item
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
 
     shapes = {}

@@ -13,12 +13,12 @@ import pytest
 import torch
 import yaml
 
-from lip2speech.datasets import BlockShuffleSampler, ShardSampler, process_rank, rank_shard
+from lip2speech.data.datasets import BlockShuffleSampler, ShardSampler, process_rank, rank_shard
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.hardware import Hardware, resolve_hardware, training_jobs
-from lip2speech.run_folder import check_run_folder
-from lip2speech.train import _loader
-from lip2speech.train_config import RUNTIME_KEYS, TrainConfig
+from lip2speech.training.hardware import Hardware, resolve_hardware, training_jobs
+from lip2speech.training.run_folder import check_run_folder
+from lip2speech.training.train import _loader
+from lip2speech.training.train_config import RUNTIME_KEYS, TrainConfig
 
 GROUPS = [list(range(5 * u, 5 * u + 5)) for u in range(20)]  # 20 utterances of 5 windows each
 
@@ -168,7 +168,7 @@ def test_runtime_settings_do_not_make_another_configuration(tmp_path):
 
 
 def test_yaml_sets_the_machine(tmp_path):
-    from lip2speech.train_config import load_train_config
+    from lip2speech.training.train_config import load_train_config
 
     p = tmp_path / "gpu.yaml"
     p.write_text("accelerator: gpu\ndevices: 4\nstrategy: ddp\nnum_nodes: 2\nprecision: bf16-mixed\nworkers: 6\n")
@@ -224,9 +224,9 @@ def _run(cmd: list[str], log: Path, interrupt_when: Path | None = None, timeout:
 
 
 def _test_corr2(run: Path, feats: Path) -> float:
-    from lip2speech.store import load_item
+    from lip2speech.data.store import load_item
     from lip2speech.inference import load_run
-    from lip2speech.metrics import corr2
+    from lip2speech.evaluation.metrics import corr2
 
     rec = load_run(run)
     items = [load_item(feats, k) for k in rec.test_keys]
@@ -235,9 +235,9 @@ def _test_corr2(run: Path, feats: Path) -> float:
 
 @pytest.mark.slow
 def test_cpu_ddp_two_processes_trains_resumes_and_matches_one_process(tmp_path):
-    from lip2speech.features import synthetic_features
-    from lip2speech.train import train_system
-    from lip2speech.train_config import CONFIG_DIR, load_train_config
+    from lip2speech.data.features import synthetic_features
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import CONFIG_DIR, load_train_config
 
     feats = tmp_path / "f"
     synthetic_features(feats, speakers=2, utterances=10, seed=0, gp_shape=(8, 16), face=32)
@@ -279,9 +279,9 @@ def test_dataloader_workers_train_exactly_like_one_process(tmp_path):
     """Forked workers get every epoch's augmentation (set_epoch reaches their dataset): the same losses."""
     import csv
 
-    from lip2speech.features import synthetic_features
-    from lip2speech.train import train_system
-    from lip2speech.train_config import load_train_config
+    from lip2speech.data.features import synthetic_features
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
 
     feats = tmp_path / "f"
     synthetic_features(feats, speakers=2, utterances=6, seed=0, gp_shape=(8, 16), face=32)

@@ -8,17 +8,17 @@ import soundfile as sf
 import torch
 
 from lip2speech.corpus.grammar import SLOTS, WORDS
-from lip2speech.lip_inputs import NormStats
+from lip2speech.data.lip_inputs import NormStats
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.features import synthetic_features
-from lip2speech.store import FeatureStore, load_item
+from lip2speech.data.features import synthetic_features
+from lip2speech.data.store import FeatureStore, load_item
 from lip2speech.inference import load_run
-from lip2speech.metrics import corr2
+from lip2speech.evaluation.metrics import corr2
 from lip2speech.models import build_model
-from lip2speech.train import train_system
-from lip2speech.train_config import load_train_config
-from lip2speech.losses import corr2_torch, envelope_corr, spectrogram_loss
-from lip2speech.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, change_speed, collate, grid_words,
+from lip2speech.training.train import train_system
+from lip2speech.training.train_config import load_train_config
+from lip2speech.training.losses import corr2_torch, envelope_corr, spectrogram_loss
+from lip2speech.data.utterance import (VOCAB, WORD_INDEX, UtteranceInput, augment, change_speed, collate, grid_words,
                                   greedy_words, mask_frames, shift_pictures, to_model_rate, utterance_input)
 
 TINY = {"system": "gu2s", "max_epochs": 3, "threads": 1, "batch_size": 4,
@@ -227,7 +227,7 @@ def test_gu2s_trains_on_train_and_validation_with_the_same_test_split(gu2s_run, 
 def test_an_exported_ensemble_speaks_the_mean_of_its_members(gu2s_run, tmp_path):
     """export_model of several runs of one recipe: one float16 checkpoint whose spectrogram is the mean of the
     members' (compressed domain); runs of another split or size are refused with the run named."""
-    from lip2speech.shipped import export_model
+    from lip2speech.training.shipped import export_model
 
     run, root = gu2s_run
     members = [train_system(load_train_config(None, {**TINY, "max_epochs": 1, "val_fraction": 0.0, "split_seed": 0,
@@ -243,7 +243,7 @@ def test_an_exported_ensemble_speaks_the_mean_of_its_members(gu2s_run, tmp_path)
     ens = load_run(tmp_path / "ens")
     one = [load_run(m) for m in members]
     item = load_item(root / "feats", ens.test_keys[0])
-    from lip2speech.utterance import utterance_input
+    from lip2speech.data.utterance import utterance_input
 
     x = utterance_input(item["lips"], ens.stats, item.get("speaker", "<unseen>"))
     args = (torch.from_numpy(x.gp)[None], torch.from_numpy(x.gf)[None], torch.tensor([x.frames]))
@@ -261,7 +261,7 @@ def test_an_exported_ensemble_speaks_the_mean_of_its_members(gu2s_run, tmp_path)
 
 @pytest.mark.slow
 def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
-    from lip2speech.speak import speak_many
+    from lip2speech.inference.speak import speak_many
     from lip2speech.video.io import read_video, write_video
 
     run, _ = gu2s_run
@@ -273,7 +273,7 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     assert res["startup_s"] == pytest.approx(res["model_s"] + res["face_models_s"] + res["warm_up_s"])
     # the warm-up changes no output: a fresh model without it speaks the same waveform
     from lip2speech.inference import load_run
-    from lip2speech.speak import reconstruct_clip
+    from lip2speech.inference.speak import reconstruct_clip
 
     cold = reconstruct_clip(load_run(run), videos[0], tmp_path / "cold.wav")
     assert np.array_equal(cold["wave"], res["clips"][0]["wave"])
@@ -287,7 +287,7 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     assert np.array_equal(sine["spectrogram"], res["clips"][0]["spectrogram"])
     assert not np.allclose(sine["wave"], res["clips"][0]["wave"])
     # a `lip2speech lips` file stands for its video: the same lips, no decoding or landmarks
-    from lip2speech.lips import extract_lips
+    from lip2speech.lips.track import extract_lips
 
     extract_lips(videos[0]).save(tmp_path / "track.npz")
     from_track = speak_many(run, [tmp_path / "track.npz"], tmp_path / "t.wav", log=lambda s: None)["clips"][0]

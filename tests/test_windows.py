@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lip2speech import windows as W
+from lip2speech.data import windows as W
 from lip2speech.timebase import frame_times
 
 

@@ -87,7 +87,7 @@ def lips(
     from ..fileio import check_writable
     from ..lips import extract_folder, extract_lips, find_videos, render_preview
 
-    from ..framing import parse_mouth_width
+    from .options import parse_mouth_width
 
     width = parse_mouth_width(mouth_width, default=None)
     if width == "model":

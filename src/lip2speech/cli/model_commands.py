@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import Lip2SpeechError
-from ..speak_inversion import SPEAK_F0, SPEAK_METHOD, SPEAK_START
+from ..inference.speak_inversion import SPEAK_F0, SPEAK_METHOD, SPEAK_START
 from .app import app
 from .options import (GF_INPUT, SPLIT_PROTOCOL, check_inversion_start, is_rank_zero, speaker_list, variant_overrides,
                       with_machine_options)
@@ -32,11 +32,11 @@ def prepare_cmd(
                                               "video px, as published."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
-    from ..features import prepare
+    from ..data.features import prepare
     from ..fileio import check_writable
     from ..parallel import default_jobs
 
-    from ..framing import parse_mouth_width
+    from .options import parse_mouth_width
 
     width = parse_mouth_width(mouth_width, default=None)
     if width == "model":
@@ -71,8 +71,8 @@ def train_cmd(
 ) -> None:
     """Train a system (and, for gf2s/gp2s/lip2audspec, its autoencoder); resumes from last.ckpt."""
     from ..fileio import check_writable
-    from ..train import train_system
-    from ..train_config import load_train_config
+    from ..training.train import train_system
+    from ..training.train_config import load_train_config
 
     check_writable(out, folder=True)
 
@@ -122,7 +122,7 @@ def speak_cmd(
     import time
 
     t0 = time.perf_counter()
-    from ..speak import speak_many
+    from ..inference.speak import speak_many
 
     run = model if model is not None else str(inputs[0])
     videos = inputs if model is not None else inputs[1:]
@@ -131,7 +131,7 @@ def speak_cmd(
     check_inversion_start(start, f0, "--invert-start", "--invert-f0")
     if method not in ("cg", "lbfgs"):
         raise Lip2SpeechError(f"unknown --invert-method {method!r} (choose cg or lbfgs)")
-    from ..framing import parse_mouth_width
+    from .options import parse_mouth_width
 
     width = parse_mouth_width(mouth_width)
     t_import = time.perf_counter() - t0
@@ -154,7 +154,7 @@ def models_cmd(
     name: Optional[str] = typer.Argument(None, help="Show this model's whole card."),
 ) -> None:
     """The trained models shipped with lip2speech and their model cards."""
-    from ..shipped import card, shipped_models
+    from ..training.shipped import card, shipped_models
 
     models = shipped_models()
     if name is not None:

@@ -90,7 +90,7 @@ def with_machine_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def is_rank_zero() -> bool:
     """False in the extra processes of a DDP run (they re-run the command and only train)."""
-    from ..datasets import process_rank
+    from ..data.datasets import process_rank
 
     return process_rank()[0] == 0
 
@@ -98,3 +98,34 @@ def is_rank_zero() -> bool:
 def csv_list(value: Optional[str], cast=str) -> Optional[list]:
     """'a,b,c' -> [a, b, c] (None stays None)."""
     return None if not value else [cast(v.strip()) for v in value.split(",") if v.strip()]
+
+
+def parse_mouth_width(value: str | float | None, default: str | None = "model") -> float | None | str:
+    """A --mouth-width value: a width in px (8..400) -> float; 'off' -> None (video px); 'model' -> 'model' (the
+    model's own scale, for speak); a shipped model's name or a run folder -> the width it records; None -> the
+    default ('model', or None: video px). Anything else is a one-line error."""
+    if value is None:
+        return default
+    text = str(value).strip()
+    if text.lower() == "model":
+        return "model"
+    if text.lower() in ("off", "none", "video"):  # video px
+        return None
+    try:
+        px = float(text)
+    except ValueError:
+        from ..lips.framing import model_mouth_width
+        from ..training.shipped import resolve_run
+
+        try:
+            folder = resolve_run(text)
+        except Lip2SpeechError:
+            raise Lip2SpeechError(f"--mouth-width takes a width in px, 'off', 'model' or a model, not {text!r}"
+                                  ) from None
+        import yaml
+
+        cfg = folder / "config.yaml"
+        return model_mouth_width(folder, yaml.safe_load(cfg.read_text()) if cfg.is_file() else None)
+    if not 8.0 <= px <= 400.0:
+        raise Lip2SpeechError(f"--mouth-width {px:g} px is outside 8..400 px")
+    return px

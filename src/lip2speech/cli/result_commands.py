@@ -49,11 +49,11 @@ def evaluate_cmd(
 ) -> None:
     """Metrics of a run on a split, or on another features folder: RUN/eval-<split | folder>/per_utterance.csv and
     summary.json (mean, 95% CI)."""
-    from ..evaluate import EvalOptions, evaluate_run, load_summary
+    from ..evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from ..fileio import check_writable
     from ..parallel import default_jobs
-    from ..report import fmt, text_table
-    from ..shipped import is_shipped
+    from ..experiments.report import fmt, text_table
+    from ..training.shipped import is_shipped
 
     check_writable(Path(f"{run}-evaluations") if is_shipped(run) else run, folder=True)
     if features is None and (speakers or self_normalise):
@@ -118,8 +118,8 @@ def experiment_cmd(
     from ..experiments import print_results, run_experiment
     from ..fileio import check_writable
     from ..parallel import default_jobs
-    from ..hardware import resolve_hardware, training_jobs
-    from ..train_config import load_train_config
+    from ..training.hardware import resolve_hardware, training_jobs
+    from ..training.train_config import load_train_config
 
     check_writable(out, folder=True)
     hw = resolve_hardware(load_train_config(train, machine))  # the autoencoders and every run train on it
@@ -152,7 +152,7 @@ def report_cmd(
     """One self-contained HTML page (front page with the headline result, glossary and contents; tables, plots,
     spectrograms, audio, video) plus Markdown."""
     from ..fileio import check_writable
-    from ..report import build_report
+    from ..experiments.report import build_report
 
     if not folder.is_dir():
         raise Lip2SpeechError("experiment folder not found", folder)
@@ -186,7 +186,7 @@ def demo_cmd(
     --full: the whole synthetic study. Writes OUT/experiments/report.html."""
     import dataclasses
 
-    from ..demo import FULL, QUICK, DemoSize, run_demo, with_speakers
+    from ..experiments.demo import FULL, QUICK, DemoSize, run_demo, with_speakers
     from ..fileio import check_writable
 
     check_writable(out, folder=True)

@@ -7,12 +7,12 @@ from typing import Any
 from torch import nn
 
 from ..errors import Lip2SpeechError
-from ..systems import PUBLISHED_SYSTEMS, SYSTEMS, UTTERANCE_SYSTEMS  # noqa: F401 (re-exported)
 from .autoencoder import Autoencoder
 from .gf2s import GF2S
 from .gp2s import GP2S
 from .gu2s import GU2S
 from .lip2audspec import Lip2AudSpec
+from .systems import PUBLISHED_SYSTEMS, SYSTEMS, UTTERANCE_SYSTEMS  # noqa: F401 (re-exported)
 
 MODELS: dict[str, type[nn.Module]] = {
     "autoencoder": Autoencoder,

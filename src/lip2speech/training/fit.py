@@ -1,0 +1,124 @@
+"""The only code that touches Lightning's Trainer: build it for a run's hardware, fit a module into a run
+folder (checkpoints, CSV/TensorBoard logs, early stopping, resume), and turn Ctrl-C into a one-line error."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import lightning.pytorch as pl
+
+from ..errors import Lip2SpeechError
+from ..fileio import write_text
+from .hardware import Hardware
+
+
+class EpochTimer(pl.Callback):
+    """Logs the wall time of every training epoch (s) as `epoch_seconds`."""
+
+    def on_train_epoch_start(self, trainer: Any, module: Any) -> None:
+        self.t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+        module.log("epoch_seconds", time.perf_counter() - self.t0, on_epoch=True, sync_dist=True)
+
+
+def build_trainer(hw: Hardware, max_epochs: int, callbacks: Sequence[Any], loggers: Sequence[Any],
+                  show_progress: bool = True) -> Any:
+    """The Lightning Trainer of a run on `hw`: the one place a Trainer is made."""
+    return pl.Trainer(
+        max_epochs=max_epochs, accelerator=hw.accelerator, devices=hw.devices, strategy=hw.strategy,
+        num_nodes=hw.num_nodes, precision="32-true" if hw.precision == "32" else hw.precision,
+        # CUDA has kernels without a deterministic variant: warn there instead of failing the run
+        deterministic=True if hw.accelerator == "cpu" else "warn",
+        use_distributed_sampler=False,  # our samplers shard by rank themselves, keeping block order and epochs
+        sync_batchnorm=hw.accelerator == "gpu" and hw.world_size > 1,  # (SyncBatchNorm has no CPU version)
+        callbacks=list(callbacks), logger=list(loggers),
+        enable_model_summary=False, enable_progress_bar=show_progress, log_every_n_steps=1,
+        num_sanity_val_steps=0,
+    )
+
+
+def _keep_metrics(metrics_csv: Path, csv_logger: Any) -> None:
+    """Put back the rows of the earlier epochs of a resumed run. Lightning's CSVLogger has no append mode: the
+    first use of its writer deletes an existing metrics.csv (it warns "Previous log files ... will be deleted"),
+    so the file is rewritten after that and the writer is told the columns it already has."""
+    if not metrics_csv.is_file():
+        return
+    old_rows = metrics_csv.read_text()
+    writer = csv_logger.experiment
+    write_text(metrics_csv, old_rows)
+    if old_rows.strip():
+        writer.metrics_keys = next(csv.reader([old_rows.splitlines()[0]]))
+
+
+_LAUNCHERS: list[Any] = []  # Lightning launchers of this process: they hold the DDP processes it started
+
+
+def _fit(trainer: Any, module: Any, train_dl: Any, val_dl: Any, ckpt_path: str | None, out_dir: Path) -> None:
+    """trainer.fit; Ctrl-C becomes a one-line error (a checkpoint of another model was refused before, by
+    run_folder.resume_point). When it fails, the DDP processes this process started (for this fit or an
+    earlier one, e.g. the autoencoder's) are stopped."""
+    if hasattr(trainer.strategy.launcher, "procs"):
+        _LAUNCHERS.append(trainer.strategy.launcher)
+    try:
+        # our own resume point (last.ckpt), validated above; run folders from before NormStats stored plain floats
+        # hold numpy scalars that weights-only loading refuses
+        trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path, weights_only=False)
+    except BaseException as exc:
+        _stop_children()
+        if isinstance(exc, SystemExit):  # Lightning turns Ctrl-C into a graceful shutdown + exit
+            raise Lip2SpeechError("training interrupted; run the same command again to resume from last.ckpt",
+                                  out_dir) from None
+        raise
+
+
+def _stop_children() -> None:
+    for launcher in _LAUNCHERS:
+        for proc in launcher.procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def quiet_lightning() -> None:
+    """Keep training logs readable: drop Lightning's banner lines and warnings that are expected here."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for msg in (".*exists and is not empty.*", ".*does not have many workers.*", ".*LeafSpec.*",
+                ".*Previous log files in this directory.*", ".*litlogger.*", ".*smaller than the logging interval.*",
+                ".*validation_step. but have no .val_dataloader.*"):  # val_fraction 0 (gu2s): no validation
+        warnings.filterwarnings("ignore", message=msg)
+
+
+def fit_run(module: Any, train_dl: Any, val_dl: Any, out_dir: Path, hw: Hardware, max_epochs: int, patience: int,
+            ckpt_path: str | None, on_rank_zero: Any = None, callbacks: Sequence[Any] = (),
+            show_progress: bool = True) -> tuple[Any, float | None]:
+    """Fit `module` into the run folder: model.ckpt (best validation loss; without `val_dl`, the last epoch),
+    last.ckpt, metrics.csv, tb/, early stopping after `patience` epochs without a better validation loss,
+    resuming from `ckpt_path`.
+    `on_rank_zero()` runs once the Trainer knows the process's rank, only on rank 0 (it writes the run's
+    files). Returns (trainer, best validation loss or None)."""
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    monitor = None if val_dl is None else "val_loss"  # no validation: model.ckpt is the last epoch
+    ckpt_cb = ModelCheckpoint(dirpath=out_dir, filename="model", monitor=monitor, mode="min", save_top_k=1,
+                              save_last=True, enable_version_counter=False)
+    stop_cb = [] if val_dl is None else [EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
+    csv_logger = CSVLogger(out_dir, name="", version="")
+    trainer = build_trainer(hw, max_epochs, [ckpt_cb, *stop_cb, EpochTimer(), *callbacks],
+                            [csv_logger, TensorBoardLogger(out_dir, name="tb", version="")], show_progress)
+    if trainer.is_global_zero:  # under DDP the other processes only train
+        if on_rank_zero is not None:
+            on_rank_zero()
+        _keep_metrics(out_dir / "metrics.csv", csv_logger)
+    _fit(trainer, module, train_dl, val_dl, ckpt_path, out_dir)
+    if trainer.interrupted:
+        raise Lip2SpeechError("training interrupted; run the same command again to resume", out_dir)
+    best = ckpt_cb.best_model_score
+    return trainer, None if best is None else float(best)
