@@ -11,7 +11,7 @@ from lip2speech.cli.options import parse_mouth_width
 from lip2speech.data.mouth_scale import features_scale_warning
 from lip2speech.lips.framing import (FRAMING_FILE, footage_warning, model_mouth_width, read_mouth_width,
                                      resolve_mouth_width, write_mouth_width, yaw_degrees)
-from lip2speech.lips import LipTrack, default_lip_settings, load_track_for
+from lip2speech.lips.track import LipTrack, default_lip_settings, load_track_for
 from lip2speech.training.shipped import resolve_run
 
 

@@ -85,7 +85,7 @@ def lips(
     import time
 
     from ..fileio import check_writable
-    from ..lips import extract_folder, extract_lips, find_videos, render_preview
+    from ..lips.track import extract_folder, extract_lips, find_videos, render_preview
 
     from .options import parse_mouth_width
 

@@ -115,7 +115,7 @@ def experiment_cmd(
     machine: dict,
 ) -> None:
     """Train and evaluate every run of a published experiment; print ours beside the published numbers."""
-    from ..experiments import print_results, run_experiment
+    from ..experiments.experiment import print_results, run_experiment
     from ..fileio import check_writable
     from ..parallel import default_jobs
     from ..training.hardware import resolve_hardware, training_jobs

@@ -125,7 +125,7 @@ def run_demo(out: str | Path = "lip2speech-demo", size: DemoSize | None = None, 
              show_progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the demo of `size` (default: DemoSize(), the first visit) into `out`; returns {report, markdown,
     results, seconds, summary}."""
-    from ..experiments import run_experiment
+    from .experiment import run_experiment
     from ..data.features import prepare
     from ..fileio import write_json
     from ..parallel import default_jobs
