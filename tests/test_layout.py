@@ -110,3 +110,28 @@ def test_no_module_over_400_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_every_name_imported_from_the_package_exists():
+    """`from lip2speech.x import name` (also relative, also inside functions) names something x really has."""
+    import importlib
+    import importlib.util
+
+    missing = []
+    for path in PACKAGE.rglob("*.py"):
+        name, is_package = _name(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                module = ".".join(base[:len(base) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if not module.startswith("lip2speech"):
+                continue
+            mod = importlib.import_module(module)
+            for alias in node.names:
+                if not hasattr(mod, alias.name) and importlib.util.find_spec(f"{module}.{alias.name}") is None:
+                    missing.append(f"{path.name}:{node.lineno} {module}.{alias.name}")
+    assert missing == []
