@@ -25,7 +25,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("STOI", "Short-Time Objective Intelligibility of the reconstructed waveform against the original recording "
              "(0-1; higher: more intelligible)."),
     ("ESTOI", "Extended STOI, which also credits spectral structure across bands (0-1; stricter than STOI)."),
-    ("PESQ", "Perceptual Evaluation of Speech Quality (wideband, about 1-4.5; higher: better quality)."),
+    ("PESQ", "Perceptual Evaluation of Speech Quality (ITU-T P.862 narrow band, about 1-4.5; higher: better quality)."),
     ("Word acc.", "Word accuracy of a speech recogniser (pocketsphinx with the GRID grammar) on the "
                   "reconstructed speech; 'original' is the same recogniser on the real recording, the ceiling."),
     ("Word acc. (lips)", "gu2s only: accuracy of the words its CTC head reads straight from the lips (lip reading, "
