@@ -134,7 +134,8 @@ class Reconstructor:
         (empty without a CTC head) of a whole utterance; an unseen speaker is normalised by its own utterance."""
         from .utterance import grid_words, utterance_input
 
-        x = utterance_input(lips, self.stats, speaker or "<unseen>")
+        # an adapted model's own speaker (meta "speaker", `lip2speech adapt`) when none is named
+        x = utterance_input(lips, self.stats, speaker or self.meta.get("speaker") or "<unseen>")
         want = (self.meta["model_kwargs"]["height"], self.meta["model_kwargs"]["width"])
         if self.net.use_gp and x.gp.shape[1:] != want:
             raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "

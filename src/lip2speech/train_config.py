@@ -72,6 +72,7 @@ class TrainConfig:
     shift_pixels: int = 0  # gu2s augmentation: translate the Gabor pictures by up to this many pixels
     speed: float = 0.0  # gu2s augmentation: lips and spectrogram stretched in time by 1 +- up to this fraction
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
+    init_from: str = ""  # gu2s: start from this trained model (run folder or shipped name): `lip2speech adapt`
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
 

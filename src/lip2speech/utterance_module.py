@@ -78,6 +78,14 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
         model_kwargs["ctc"] = False
     lips = lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"])  # noqa: E731
     stats = {kind: LI.compute_stats(kind, lips) for kind in ("gf", "gp")}
+    base = None
+    if cfg.init_from:  # fine-tune a trained model: its net and sizes, its stats with these speakers' added
+        from .adapt import init_weights
+
+        base, known = init_weights(cfg.init_from, stats)
+        model_kwargs, stats = known["model_kwargs"], known["stats"]
+        meta.update(members=known["members"], init_from=cfg.init_from,
+                    speaker=sorted({manifest[k]["speaker"] for k in split["train"]})[0])
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from, time_mask=cfg.time_mask,
@@ -88,4 +96,6 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
                              linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta)
+    if base is not None:
+        module.net = base
     return module, train_ds, val_ds
