@@ -126,8 +126,10 @@ def report(out: Path, speakers: list[str]) -> None:
             print(f"| {c} | {len(rs)} | " + " | ".join(cell([r[m] for r in rs], m) for m in METRICS) + " |")
     for size, infos in sorted(cost.items()):
         secs = [i["seconds"] for i in infos]
-        print(f"\nadaptation on {size} clips: {np.mean(secs):.0f} s mean wall ({min(secs):.0f}-{max(secs):.0f} s) "
-              f"over {len(infos)} run(s), {np.mean([i['epochs'] for i in infos]):.0f} epochs, 1 thread")
+        cpu = [i.get("cpu_seconds", float("nan")) for i in infos]
+        print(f"\nadaptation on {size} clips: {np.mean(secs):.0f} s mean wall ({min(secs):.0f}-{max(secs):.0f} s), "
+              f"{np.mean(cpu):.0f} s mean CPU ({min(cpu):.0f}-{max(cpu):.0f} s) over {len(infos)} run(s), "
+              f"{np.mean([i['epochs'] for i in infos]):.0f} epochs, {infos[0].get('threads', 1)} thread(s)")
     print(f"\nclips scored per condition: {runs_done}")
 
 

@@ -117,8 +117,9 @@ def test_cli_lists_bad_clips_and_refuses_too_few(grid_dir, tmp_path):
 
     proc = subprocess.run([sys.executable, "-m", "lip2speech", "adapt", str(bad), "--out", str(tmp_path / "run")],
                           capture_output=True, text=True)
-    err = proc.stderr.strip()
-    assert proc.returncode == 2 and err.startswith("error:") and len(err.splitlines()) == 1
+    last = proc.stderr.strip().splitlines()[-1]  # after the preparation's progress bar
+    assert proc.returncode == 2 and last.startswith("error:") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

@@ -36,10 +36,12 @@ class AdaptReport:
     epochs: int = 0
     seconds: float = 0.0
     prepare_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of this process (the preparation's worker processes not counted)
 
     def summary(self) -> str:
         return (f"adapted on {len(self.clips)} clip(s) ({self.train} train, {self.val} validation), "
-                f"{self.epochs} epoch(s), {self.seconds:.0f} s wall ({self.prepare_seconds:.0f} s preparing)"
+                f"{self.epochs} epoch(s), {self.seconds:.0f} s wall ({self.prepare_seconds:.0f} s preparing), "
+                f"{self.cpu_seconds:.0f} s CPU"
                 + (f"; {len(self.skipped)} skipped" if self.skipped else "") + f" -> {self.run}")
 
 
@@ -186,7 +188,7 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
     from .store import FeatureStore
     from .train import train_system
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     out = Path(out)
     check_writable(out, folder=True)
     cfg = adapt_config(base, overrides, config)  # checks the base model before anything is written
@@ -225,9 +227,10 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
     summary = json.loads((out / "summary.json").read_text())
     report.train, report.val = len(split["train"]), len(split["val"])
     report.epochs = int(summary.get("epochs", 0))
-    report.seconds = time.perf_counter() - t0
+    report.seconds, report.cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     write_json(out / "adapt.json", {"base": cfg.init_from, "clips": report.clips, "skipped": report.skipped,
                                     "train": split["train"], "val": split["val"], "epochs": report.epochs,
-                                    "seconds": report.seconds, "prepare_seconds": report.prepare_seconds,
+                                    "seconds": report.seconds, "cpu_seconds": report.cpu_seconds,
+                                    "threads": cfg.threads, "prepare_seconds": report.prepare_seconds,
                                     "train_seconds": summary.get("seconds_this_session")})
     return report
