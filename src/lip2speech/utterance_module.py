@@ -81,9 +81,13 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     base = None
     if cfg.init_from:  # fine-tune a trained model: its net and sizes, its stats with these speakers' added
         from .adapt import init_weights
+        from .errors import Lip2SpeechError
 
         base, known = init_weights(cfg.init_from, stats)
         model_kwargs, stats = known["model_kwargs"], known["stats"]
+        if (model_kwargs.get("height"), model_kwargs.get("width")) != tuple(gp.shape[1:]):
+            raise Lip2SpeechError(f"{cfg.init_from} reads {model_kwargs.get('height')}x{model_kwargs.get('width')} "
+                                  f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
         meta.update(members=known["members"], init_from=cfg.init_from,
                     speaker=sorted({manifest[k]["speaker"] for k in split["train"]})[0])
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
