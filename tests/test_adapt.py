@@ -141,3 +141,27 @@ def test_cli_adapts_grid_s1_skipping_bad_clips(grid_dir, tmp_path):
                                    "--out", str(tmp_path / "x.wav")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "x.wav").is_file()
+
+
+def test_an_interrupted_adaptation_resumes(base, tmp_path, monkeypatch):
+    import lightning.pytorch as pl
+
+    import lip2speech.train as T
+
+    class Stop(pl.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            if trainer.current_epoch == 1:
+                raise KeyboardInterrupt
+
+    real = T.train_system
+    keys = [f"s2/u{u:03d}" for u in range(4)]
+    monkeypatch.setattr(T, "train_system", lambda *a, **k: real(*a, **{**k, "callbacks": [Stop()]}))
+    with pytest.raises(Lip2SpeechError, match="interrupted"):
+        adapt(base / "base", tmp_path / "run", features=base / "feats", keys=keys, overrides={"max_epochs": 3},
+              show_progress=False)
+    assert (tmp_path / "run" / "last.ckpt").is_file() and not (tmp_path / "run" / "summary.json").exists()
+    monkeypatch.setattr(T, "train_system", real)
+    rep = adapt(base / "base", tmp_path / "run", features=base / "feats", keys=keys, overrides={"max_epochs": 3},
+                show_progress=False)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert rep.epochs == 3 and summary["start_epoch"] >= 1  # went on from last.ckpt
