@@ -1,7 +1,8 @@
 """Adapting grid-s1 to new speakers: zero-shot against adapted on 5, 10 and 15 clips of each speaker, 4-fold.
 
     python benchmarks/adapt_speakers.py --corpus ../shared/data/grid-speakers --features F --out DIR \
-        [--speakers s2,s3,s5] [--sizes 15,10,5] [--folds 0,1,2,3] [--model grid-s1] [--report-only]
+        [--speakers s2,s3,s5] [--sizes 15,10,5] [--folds 0,1,2,3] [--model grid-s1] [--lr LR] [--epochs N] \
+        [--report-only]
 
 F: `lip2speech prepare CORPUS --out F --fs 16000` (made here when missing), prepared once and used both to adapt
 (the clips passed by key) and to score. Per speaker the 20 clips are shuffled (seed 0) into 4 folds of 5; fold f
@@ -48,6 +49,8 @@ def main() -> None:
     ap.add_argument("--speakers", default="s2,s3,s5")
     ap.add_argument("--sizes", default="15,10,5")
     ap.add_argument("--folds", default="0,1,2,3")
+    ap.add_argument("--lr", type=float, default=None, help="adaptation learning rate (default: configs/adapt.yaml)")
+    ap.add_argument("--epochs", type=int, default=None, help="adaptation epochs (default: configs/adapt.yaml)")
     ap.add_argument("--report-only", action="store_true", help="only print the tables of what is there")
     args = ap.parse_args()
 
@@ -61,6 +64,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     fold_ids = [int(f) for f in args.folds.split(",") if f]
     opts = EvalOptions(samples=0).with_speak_inversion()
+    over = {k: v for k, v in (("lr", args.lr), ("max_epochs", args.epochs)) if v is not None}
     if not args.report_only:
         if not (args.features / "features.json").is_file():
             prepare(args.corpus, args.features, speakers, fs=16000)
@@ -81,7 +85,7 @@ def main() -> None:
                     if not (run / "eval-test" / "summary.json").is_file():
                         t0 = time.perf_counter()
                         rep = adapt(args.model, run, features=args.features,
-                                    keys=adaptation_keys(pool, size, f), show_progress=False)
+                                    keys=adaptation_keys(pool, size, f), overrides=over, show_progress=False)
                         print(f"{run.name}: {rep.summary()}", flush=True)
                         evaluate_predictor(load_run(run), args.features, test, run / "eval-test", opts,
                                            sources=sources, show_progress=False)
