@@ -60,6 +60,7 @@ def test_adapt_makes_a_run_folder_that_loads_evaluates_and_resumes(base, tmp_pat
     again = adapt(base / "base", run, features=base / "feats", keys=keys, overrides=over, show_progress=False,
                   log=lines.append)
     assert again.epochs == 2 and (run / "model.ckpt").stat().st_mtime_ns == stamp  # finished: reused
+    assert again.reused and again.seconds == pytest.approx(cost["seconds"])  # with the cost of the first call
     ev = evaluate_run(run, "val", EvalOptions(waveform=False, samples=0), show_progress=False)
     assert load_summary(ev)["n"] == 1
     item_lips = __import__("lip2speech.store", fromlist=["load_item"]).load_item(base / "feats", keys[0])["lips"]

@@ -37,12 +37,14 @@ class AdaptReport:
     seconds: float = 0.0
     prepare_seconds: float = 0.0
     cpu_seconds: float = 0.0  # of this process (the preparation's worker processes not counted)
+    reused: bool = False  # the run folder was adapted already: its cost is that of the call that adapted it
 
     def summary(self) -> str:
         return (f"adapted on {len(self.clips)} clip(s) ({self.train} train, {self.val} validation), "
                 f"{self.epochs} epoch(s), {self.seconds:.0f} s wall ({self.prepare_seconds:.0f} s preparing), "
                 f"{self.cpu_seconds:.0f} s CPU"
-                + (f"; {len(self.skipped)} skipped" if self.skipped else "") + f" -> {self.run}")
+                + (f"; {len(self.skipped)} skipped" if self.skipped else "")
+                + (" (adapted before, reused)" if self.reused else "") + f" -> {self.run}")
 
 
 def base_checkpoint(base: str | Path) -> tuple[Path, dict[str, Any]]:
@@ -220,9 +222,18 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
         log(f"skipped: {line}")
     log(f"{len(report.clips)} clip(s) ready in {report.prepare_seconds:.1f} s; fine-tuning {cfg.init_from} "
         f"({cfg.max_epochs} epochs, lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.threads} thread(s))")
-    train_system(cfg, feat, out, resume=True, show_progress=show_progress)
     import json
 
+    from .run_folder import is_finished
+
+    done = is_finished(out) and (out / "adapt.json").is_file()
+    train_system(cfg, feat, out, resume=True, show_progress=show_progress)
+    if done:  # adapted before: reused as it is, with what it cost then
+        info = json.loads((out / "adapt.json").read_text())
+        report.train, report.val, report.epochs = len(info["train"]), len(info["val"]), int(info["epochs"])
+        report.seconds, report.cpu_seconds = float(info["seconds"]), float(info.get("cpu_seconds", 0.0))
+        report.prepare_seconds, report.reused = float(info.get("prepare_seconds", 0.0)), True
+        return report
     split = json.loads((out / "split.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     report.train, report.val = len(split["train"]), len(split["val"])
