@@ -12,6 +12,7 @@ from ..errors import Lip2SpeechError
 from . import corpus_commands  # noqa: F401, I001
 from . import audio_commands  # noqa: F401
 from . import model_commands  # noqa: F401
+from . import adapt_commands  # noqa: F401
 from . import result_commands  # noqa: F401
 from .app import EXIT_CODES, app
 

@@ -19,18 +19,6 @@ from ..models import build_model
 from ..timebase import SAMPLE_RATES
 
 
-def load_net(name: str, kwargs: dict, state: dict, prefix: str, path: Path) -> torch.nn.Module:
-    """Model `name` built with `kwargs`, holding the weights under `prefix` of a checkpoint's state dict."""
-    net = build_model(name, **kwargs)
-    sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    try:
-        net.load_state_dict(sub)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
-        raise Lip2SpeechError(f"checkpoint weights do not match the {name} model ({first})", path) from None
-    return net.eval()
-
-
 class Reconstructor:
     """A trained run: predicts the auditory spectrogram (N, 128, linear units, 8 ms grid) of an utterance.
 

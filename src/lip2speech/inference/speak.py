@@ -18,14 +18,13 @@ from ..data.features import lips_from_track
 from ..errors import Lip2SpeechError
 from ..fileio import check_writable
 from ..lips.framing import footage_warning, resolve_mouth_width
-from ..lips.track import LipTrack, extract_lips, load_track_for
+from ..lips.track import TRACK_SUFFIX, LipTrack, collect_videos, extract_lips, load_track_for
 from ..video.io import read_video, read_video_rgb_grey, write_video
 from ..video.landmarks import N_LANDMARKS, detect_faces, load_face_models
 from .load import load_run
 from .reconstructor import Reconstructor
 from .speak_inversion import SPEAK_F0, SPEAK_ITERS, SPEAK_METHOD, SPEAK_START
 
-TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: speak reads its lips instead of the video's
 
 
 def invert(rec: Reconstructor, spec: np.ndarray, n_iter: int | None = None, method: str | None = None,
@@ -98,24 +97,6 @@ def reconstruct_clip(rec: Reconstructor, video: str | Path, out_wav: str | Path,
             "words": words, "mouth_width": width, "warning": warning, "times": times, "spectrogram": spec, "wave": wave}
 
 
-def find_videos(inputs: Sequence[str | Path]) -> list[Path]:
-    """Video (or lips .npz) files given directly or found (sorted) in given folders; one-line error when there are
-    none."""
-    from ..lips.track import VIDEO_SUFFIXES  # the suffixes the lip front end reads
-
-    out: list[Path] = []
-    for p in map(Path, inputs):
-        if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.suffix.lower() in (*VIDEO_SUFFIXES, TRACK_SUFFIX))
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise Lip2SpeechError("video not found", p)
-    if not out:
-        raise Lip2SpeechError("no videos found in " + ", ".join(map(str, inputs)))
-    return out
-
-
 def output_paths(videos: Sequence[Path], out: Path, out_video: Path | None) -> list[tuple[Path, Path | None]]:
     """(WAV, MP4) per video: one video and `out` not a folder -> those files; else <stem>.wav / <stem>.mp4 inside
     the `out` (and `out_video`) folders."""
@@ -160,7 +141,7 @@ def speak_many(run: str | Path, inputs: Sequence[str | Path], out: str | Path, o
     """Speech for every video of `inputs` (files or folders) with the model loaded once, the lips brought to
     `mouth_width` (see reconstruct_clip); a clip that fails is reported and skipped. Returns {startup_s (model + face models + warm-up), model_s, face_models_s, warm_up_s,
     clips (each with its process CPU seconds, cpu_s), failures}."""
-    videos = find_videos(inputs)
+    videos = collect_videos(inputs)
     pairs = output_paths(videos, Path(out), None if out_video is None else Path(out_video))
     for target in {p for pair in pairs for p in pair if p is not None}:  # before any work
         check_writable(target)

@@ -11,18 +11,8 @@ import torch
 
 from ..data import lip_inputs as LI, windows as W
 from ..errors import Lip2SpeechError
-from .reconstructor import Reconstructor, load_net
-
-
-def _load_utterance_net(name: str, meta: dict, state: dict, path: Path) -> torch.nn.Module:
-    """The whole-utterance model of a checkpoint: one net, or the ensemble of meta["members"] nets."""
-    members = int(meta.get("members", 1))
-    if members == 1:
-        return load_net(name, meta["model_kwargs"], state, "net.", path)
-    from ..models.ensemble import UtteranceEnsemble
-
-    return UtteranceEnsemble([load_net(name, meta["model_kwargs"], state, f"net.members.{i}.", path)
-                              for i in range(members)]).eval()
+from ..models.weights import load_utterance_net
+from .reconstructor import Reconstructor
 
 
 class UtteranceReconstructor(Reconstructor):
@@ -32,7 +22,7 @@ class UtteranceReconstructor(Reconstructor):
 
     def __init__(self, run_dir: str | Path, ckpt: Mapping[str, Any]) -> None:
         super().__init__(run_dir, ckpt)
-        self.net = _load_utterance_net(self.system, self.meta, ckpt["state_dict"], self.ckpt_path)
+        self.net = load_utterance_net(self.system, self.meta, ckpt["state_dict"], self.ckpt_path)
         self.stats = {k: LI.NormStats.from_dict(v) for k, v in self.meta["stats"].items()}
 
     @property
@@ -46,7 +36,8 @@ class UtteranceReconstructor(Reconstructor):
         (empty without a CTC head) of a whole utterance; an unseen speaker is normalised by its own utterance."""
         from ..data.utterance import grid_words, utterance_input
 
-        x = utterance_input(lips, self.stats, speaker or "<unseen>")
+        # an adapted model's own speaker (meta "speaker", `lip2speech adapt`) when none is named
+        x = utterance_input(lips, self.stats, speaker or self.meta.get("speaker") or "<unseen>")
         want = (self.meta["model_kwargs"]["height"], self.meta["model_kwargs"]["width"])
         if self.net.use_gp and x.gp.shape[1:] != want:
             raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "

@@ -13,7 +13,8 @@ import torch
 from ..data import lip_inputs as LI, windows as W
 from ..errors import Lip2SpeechError
 from ..timebase import frame_times
-from .reconstructor import Reconstructor, load_net
+from ..models.weights import load_net
+from .reconstructor import Reconstructor
 
 
 class WordPrediction(NamedTuple):

@@ -32,6 +32,7 @@ from ..video.io import Video, read_video, write_video
 from ..video.landmarks import LandmarkTracker, interpolate_invalid, to_grey
 
 FORMAT = "lip2speech.lips/1"
+TRACK_SUFFIX = ".npz"  # a `lip2speech lips` file: stands for its video where lips are read
 VIDEO_SUFFIXES = (".mpg", ".mpeg", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
@@ -248,6 +249,22 @@ def lip_track(
         settings={"legacy": legacy, "face_size": face_size, "box_smooth": box_smooth, "centre_smooth": centre_smooth,
                   "mouth_width": mouth_width},
     )
+
+
+def collect_videos(inputs: Sequence[str | Path]) -> list[Path]:
+    """Video (or lips .npz) files given directly or found (sorted) in given folders; one-line error when there are
+    none."""
+    out: list[Path] = []
+    for p in map(Path, inputs):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in (*VIDEO_SUFFIXES, TRACK_SUFFIX))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise Lip2SpeechError("video not found", p)
+    if not out:
+        raise Lip2SpeechError("no videos found in " + ", ".join(map(str, inputs)))
+    return out
 
 
 def find_videos(folder: str | Path) -> list[Path]:

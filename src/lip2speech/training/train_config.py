@@ -74,6 +74,7 @@ class TrainConfig:
     recognisability: float = 0.0  # gu2s: weight of the frozen spectrogram recogniser's CTC on the prediction
     recogniser: str = ""  # gu2s: its recogniser.pt (benchmarks/recogniser.py), needed when recognisability > 0
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
+    init_from: str = ""  # gu2s: start from this trained model (run folder or shipped name): `lip2speech adapt`
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
 
 

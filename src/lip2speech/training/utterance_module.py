@@ -89,6 +89,18 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
         model_kwargs["ctc"] = False
     lips = lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"])  # noqa: E731
     stats = {kind: LI.compute_stats(kind, lips) for kind in ("gf", "gp")}
+    base = None
+    if cfg.init_from:  # fine-tune a trained model: its net and sizes, its stats with these speakers' added
+        from .base_model import init_weights
+        from ..errors import Lip2SpeechError
+
+        base, known = init_weights(cfg.init_from, stats)
+        model_kwargs, stats = known["model_kwargs"], known["stats"]
+        if (model_kwargs.get("height"), model_kwargs.get("width")) != tuple(gp.shape[1:]):
+            raise Lip2SpeechError(f"{cfg.init_from} reads {model_kwargs.get('height')}x{model_kwargs.get('width')} "
+                                  f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
+        meta.update(members=known["members"], init_from=cfg.init_from,
+                    speaker=sorted({manifest[k]["speaker"] for k in split["train"]})[0])
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from, time_mask=cfg.time_mask,
@@ -105,4 +117,6 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
                              linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta,
                              recogniser=recogniser, recognisability=cfg.recognisability)
+    if base is not None:
+        module.net = base
     return module, train_ds, val_ds
