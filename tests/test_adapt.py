@@ -138,6 +138,7 @@ def test_cli_adapts_grid_s1_skipping_bad_clips(grid_dir, tmp_path):
     assert "adapted on 6 clip(s) (5 train, 1 validation), 1 epoch(s)" in res.output
     rec = load_run(tmp_path / "run")
     assert rec.meta["speaker"] == "me" and rec.meta["members"] == 2 and rec.reads_words and rec.fs == 16000
+    assert rec.mouth_width == pytest.approx(73.0)  # prepared, and so speaking, at grid-s1's mouth scale
     out = CliRunner().invoke(app, ["speak", str(tmp_path / "run"), str(grid_dir / "bbaf2n.mpg"),
                                    "--out", str(tmp_path / "x.wav")])
     assert out.exit_code == 0, out.output

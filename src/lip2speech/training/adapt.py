@@ -77,10 +77,22 @@ def _check_speaker(speaker: str) -> None:
         raise Lip2SpeechError(f"--speaker must be a plain name (no '/', no leading '.'), got {speaker!r}")
 
 
+def base_mouth_width(base: str | Path) -> float | None:
+    """The mouth width (px) the base model's lips were made at (grid-s1: 73), or None (video px)."""
+    import yaml
+
+    from ..lips.framing import model_mouth_width
+    from .shipped import resolve_run
+
+    folder = resolve_run(base)
+    cfg = folder / "config.yaml"
+    return model_mouth_width(folder, yaml.safe_load(cfg.read_text()) if cfg.is_file() else None)
+
+
 def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker: str, jobs: int = 1,
-                  show_progress: bool = True) -> tuple[list[str], list[str]]:
-    """Prepare the videos (files or folders of them) into `features` (items already there are kept: resume);
-    returns (keys prepared, one line per skipped clip)."""
+                  show_progress: bool = True, mouth_width: float | None = None) -> tuple[list[str], list[str]]:
+    """Prepare the videos (files or folders of them) into `features` at `mouth_width` px (the base model's mouth
+    scale; None: video px), items already there kept (resume); returns (keys prepared, one line per skipped clip)."""
     from ..data.features import _extract
     from ..parallel import run_jobs
     from ..lips.track import collect_videos
@@ -89,6 +101,10 @@ def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker
     _check_speaker(speaker)
     utts = clip_utterances([v for v in collect_videos(videos) if v.suffix.lower() != ".npz"], speaker)
     store = FeatureStore.create(features, fs)
+    if mouth_width is not None:
+        from ..lips.framing import write_mouth_width
+
+        write_mouth_width(features, mouth_width)  # the adapted model then speaks at the base model's scale
     entries, todo = {}, []
     for u in utts:
         p = item_path(features, u.key)
@@ -96,7 +112,7 @@ def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker
         if entry is not None:
             entries[u.key] = entry
         else:
-            todo.append((u, str(features), fs, None))
+            todo.append((u, str(features), fs, None, mouth_width))
     res = run_jobs(_extract, todo, jobs=jobs, desc="prepare clips", show_progress=show_progress)
     for e in res.results:
         entries[e["key"]] = e
@@ -171,7 +187,8 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
                 raise Lip2SpeechError(f"prepared at {FeatureStore(features).fs} Hz, the model at {fs} Hz", features)
             report.clips = link_items(features, list(keys), feat)
         else:
-            report.clips, report.skipped = prepare_clips(videos, feat, fs, speaker, jobs, show_progress)
+            report.clips, report.skipped = prepare_clips(videos, feat, fs, speaker, jobs, show_progress,
+                                                         base_mouth_width(base))
         if len(report.clips) < MIN_CLIPS:
             why = f" ({len(report.skipped)} skipped: {report.skipped[0]}{' ...' if len(report.skipped) > 1 else ''})" \
                 if report.skipped else ""
