@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.data.features import _check_folder_width
+from lip2speech.data.features import check_folder_width
 from lip2speech.cli.options import parse_mouth_width
 from lip2speech.data.mouth_scale import features_scale_warning
 from lip2speech.lips.framing import (FRAMING_FILE, footage_warning, model_mouth_width, read_mouth_width,
@@ -85,16 +85,16 @@ def test_yaw_and_warning():
 
 
 def test_features_folder_keeps_one_scale(tmp_path):
-    _check_folder_width(tmp_path, 73.0, has_items=False)
+    check_folder_width(tmp_path, 73.0, has_items=False)
     assert read_mouth_width(tmp_path) == 73.0
-    _check_folder_width(tmp_path, 73.0, has_items=True)
+    check_folder_width(tmp_path, 73.0, has_items=True)
     with pytest.raises(Lip2SpeechError, match="prepared at mouth width 73 px, not video px"):
-        _check_folder_width(tmp_path, None, has_items=True)
+        check_folder_width(tmp_path, None, has_items=True)
     (tmp_path / FRAMING_FILE).unlink()
-    _check_folder_width(tmp_path, None, has_items=True)  # a published folder stays as it is: no file
+    check_folder_width(tmp_path, None, has_items=True)  # a published folder stays as it is: no file
     assert not (tmp_path / FRAMING_FILE).exists()
     with pytest.raises(Lip2SpeechError, match="video px, not mouth width 60"):
-        _check_folder_width(tmp_path, 60.0, has_items=True)
+        check_folder_width(tmp_path, 60.0, has_items=True)
 
 
 def test_features_scale_warning(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -73,7 +73,6 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     there (lips_dir/<path below corpus>.npz) is used instead of extracting the lips again. mouth_width (px): bring
     every video to that median mouth box width (recorded in out/framing.json; None: video px, as published)."""
     from ..corpus import scan_corpus
-    from ..parallel import run_jobs
 
     out = Path(out)
     i, n = shard if isinstance(shard, tuple) else parse_shard(shard)
@@ -86,27 +85,11 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     if store is None:
         store = FeatureStore.create(out, DEFAULT_FS if fs is None else fs)
     fs = store.fs
-    _check_folder_width(out, mouth_width, next((out / "items").rglob("*.npz"), None) is not None)
+    check_folder_width(out, mouth_width, next((out / "items").rglob("*.npz"), None) is not None)
     mine = [u for j, u in enumerate(sorted(scan.utterances, key=lambda u: u.key)) if j % n == i - 1]
     report = PrepareReport(out=out, failures=[f"scan: {p}" for p in scan.problems])
-    entries: dict[str, dict[str, Any]] = {}
-    todo = []
-    for u in mine:
-        p = item_path(out, u.key)
-        entry = entry_from_file(u.key, p) if p.exists() else None
-        if entry is not None:
-            entries[u.key] = entry
-            report.skipped.append(u.key)
-        else:
-            todo.append((u, str(out), fs, _track_path(lips_dir, corpus, u.video), mouth_width))
-    res = run_jobs(_extract, todo, jobs=jobs, desc="prepare", show_progress=show_progress)
-    with_track = {u.key for u, _, _, track, _ in todo if track is not None}
-    for e in res.results:
-        entries[e["key"]] = e
-        report.written.append(e["key"])
-        if e["key"] in with_track:
-            report.reused_tracks.append(e["key"])
-    report.failures += res.failures
+    entries = prepare_utterances(store, mine, report, jobs, show_progress, mouth_width,
+                                 lambda u: _track_path(lips_dir, corpus, u.video))
     scanned = {u.key for u in mine}  # items of another corpus prepared into the same folder stay listed
     for e in store.manifest_part((i, n)):
         if e["key"] not in scanned and e["key"] not in entries and item_path(out, e["key"]).exists():
@@ -115,7 +98,38 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
     return report
 
 
-def _check_folder_width(out: Path, width: float | None, has_items: bool) -> None:
+def prepare_utterances(store: FeatureStore, utterances: Sequence[Any], report: PrepareReport, jobs: int = 1,
+                       show_progress: bool = True, mouth_width: float | None = None,
+                       track_of: Callable[[Any], str | None] = lambda u: None,
+                       desc: str = "prepare") -> dict[str, dict[str, Any]]:
+    """Prepare `utterances` into `store` (items already there are kept: resume) at `mouth_width` px, each from its
+    `lip2speech lips` file `track_of(u)` when there is one; fills `report` (written, skipped, reused_tracks,
+    failures) and returns key -> manifest entry of every utterance that has an item now."""
+    from ..parallel import run_jobs
+
+    out = store.path
+    entries: dict[str, dict[str, Any]] = {}
+    todo = []
+    for u in utterances:
+        p = item_path(out, u.key)
+        entry = entry_from_file(u.key, p) if p.exists() else None
+        if entry is not None:
+            entries[u.key] = entry
+            report.skipped.append(u.key)
+        else:
+            todo.append((u, str(out), store.fs, track_of(u), mouth_width))
+    res = run_jobs(_extract, todo, jobs=jobs, desc=desc, show_progress=show_progress)
+    with_track = {u.key for u, _, _, track, _ in todo if track is not None}
+    for e in res.results:
+        entries[e["key"]] = e
+        report.written.append(e["key"])
+        if e["key"] in with_track:
+            report.reused_tracks.append(e["key"])
+    report.failures += res.failures
+    return entries
+
+
+def check_folder_width(out: Path, width: float | None, has_items: bool) -> None:
     """Record the mouth width (px) of a features folder, or refuse another one than its items were made at."""
     from ..lips.framing import FRAMING_FILE, read_mouth_width, same_width, write_mouth_width
 

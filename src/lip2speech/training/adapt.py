@@ -93,31 +93,19 @@ def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker
                   show_progress: bool = True, mouth_width: float | None = None) -> tuple[list[str], list[str]]:
     """Prepare the videos (files or folders of them) into `features` at `mouth_width` px (the base model's mouth
     scale; None: video px), items already there kept (resume); returns (keys prepared, one line per skipped clip)."""
-    from ..data.features import _extract
-    from ..parallel import run_jobs
+    from ..data.features import PrepareReport, check_folder_width, prepare_utterances
+    from ..data.store import FeatureStore
     from ..lips.track import collect_videos
-    from ..data.store import FeatureStore, entry_from_file, item_path
 
     _check_speaker(speaker)
     utts = clip_utterances([v for v in collect_videos(videos) if v.suffix.lower() != ".npz"], speaker)
     store = FeatureStore.create(features, fs)
-    if mouth_width is not None:
-        from ..lips.framing import write_mouth_width
-
-        write_mouth_width(features, mouth_width)  # the adapted model then speaks at the base model's scale
-    entries, todo = {}, []
-    for u in utts:
-        p = item_path(features, u.key)
-        entry = entry_from_file(u.key, p) if p.exists() else None
-        if entry is not None:
-            entries[u.key] = entry
-        else:
-            todo.append((u, str(features), fs, None, mouth_width))
-    res = run_jobs(_extract, todo, jobs=jobs, desc="prepare clips", show_progress=show_progress)
-    for e in res.results:
-        entries[e["key"]] = e
+    # the adapted model then speaks at the base model's scale; a resumed folder must be at it already
+    check_folder_width(features, mouth_width, next((features / "items").rglob("*.npz"), None) is not None)
+    report = PrepareReport(out=features)
+    entries = prepare_utterances(store, utts, report, jobs, show_progress, mouth_width, desc="prepare clips")
     store.write_manifest([entries[k] for k in sorted(entries)])
-    return sorted(entries), list(res.failures)
+    return sorted(entries), report.failures
 
 
 def link_items(source: str | Path, keys: Sequence[str], features: Path) -> list[str]:
