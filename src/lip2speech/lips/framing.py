@@ -111,13 +111,6 @@ REFRAMINGS = {  # name -> ffmpeg video filter (GRID's 360x288 in; even sizes out
 }
 
 
-def ffmpeg_exe() -> str:
-    """The ffmpeg executable that imageio-ffmpeg ships."""
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def reframe(src: str | Path, dst: str | Path, video_filter: str | None) -> Path:
     """Write `src` re-framed by an ffmpeg video filter (scale/pad) to `dst` (H.264 CRF 12 MP4 with the audio), as
     a user's upscaled or boxed footage would be; None copies the file as it is."""
@@ -125,6 +118,8 @@ def reframe(src: str | Path, dst: str | Path, video_filter: str | None) -> Path:
     if video_filter is None:
         shutil.copyfile(src, dst)
         return dst
+    from ..video.io import ffmpeg_exe
+
     args = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(src), "-vf", video_filter, "-c:v", "libx264",
             "-crf", "12", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k", str(dst)]
     res = subprocess.run(args, capture_output=True, text=True)

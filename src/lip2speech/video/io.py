@@ -91,7 +91,8 @@ def read_video_rgb_grey(path: str | Path) -> tuple[Video, Video]:
     return Video(rgb, fps), Video(grey, fps)
 
 
-def _ffmpeg() -> str:
+def ffmpeg_exe() -> str:
+    """The ffmpeg executable that imageio-ffmpeg ships."""
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
@@ -120,7 +121,7 @@ def write_video(
     h, w = frames.shape[1:3]
     path = Path(path)
     with atomic_path(path.with_suffix(".mp4") if path.suffix == "" else path) as tmp:
-        cmd = [_ffmpeg(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+        cmd = [ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
                "-r", f"{fps}", "-i", "-"]
         wav_tmp = None
         if audio is not None:
