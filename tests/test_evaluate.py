@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lip2speech.errors import Lip2SpeechError
 from lip2speech.evaluation import evaluate as E
 from lip2speech.evaluation.metrics import corr2
 
@@ -207,3 +208,18 @@ def test_evaluate_on_another_features_folder_skips_corrupt_items(fake_run, tmp_p
     test_split = tmp_path / "test"
     synthetic_features(test_split, speakers=1, utterances=1, seed=6, frames=50)
     assert E.evaluate_run(run, options=opts, features=test_split, show_progress=False).name == "eval-features-test"
+
+
+def test_sources_of_a_features_folder_prepared_from_two_corpora(shared_data):
+    """evaluate --corpus A --corpus B: every clip's original recording, from whichever corpus holds it; a clip in
+    both is refused (its two sources would disagree)."""
+    from lip2speech.evaluation.evaluate import corpus_sources
+
+    one, more = shared_data / "grid-s1", shared_data / "grid-s1-more"
+    if not more.is_dir():
+        pytest.skip(f"reference data not found at {more} (expected ../shared/data beside the project)")
+    both = corpus_sources([one, more])
+    assert len(both) == len(corpus_sources(one)) + len(corpus_sources(more))
+    assert {Path(v["video_source"]).parent.parent for v in both.values()} == {one, more}
+    with pytest.raises(Lip2SpeechError, match="in two of the corpora"):
+        corpus_sources([one, one])

@@ -161,6 +161,54 @@ def test_model_handles_padding_and_any_length():
     assert gf_only(None, torch.randn(1, 10, 7), torch.tensor([10]))["logits"] is None
 
 
+def test_the_grey_mouth_region_is_cut_from_the_face_crop_and_augmented_with_the_pictures():
+    """use_mouth: the mouth region of the 64 px face crop (32 x 48 px), normalised; a flip, a shift and hidden
+    frames act on it as on the Gabor pictures; a model built to read it refuses to go without it."""
+    from lip2speech.data.lip_inputs import mouth_region
+
+    faces = np.zeros((30, 64, 64), np.uint8)
+    faces[:, 40:50, 20:44] = 200  # a bright mouth below the middle of the face
+    assert mouth_region(faces).shape == (30, 32, 48) and mouth_region(faces).max() == 200
+    assert mouth_region(faces[:, :32]).max() == 0  # the upper face (eyes) is not in it
+    lips = {**_lips(30), "faces": faces}
+    stats = {**_stats(), "mouth": NormStats("mouth", {"s1": ([0.1], [0.2])})}
+    x = utterance_input(lips, stats, "s1", mouth=True)
+    assert x.mouth.shape == (30, 32, 48) and np.isclose(x.mouth.max(), (200 / 255 - 0.1) / 0.2)
+    assert utterance_input(lips, stats, "s1").mouth is None
+    x = UtteranceInput(np.ones((100, 4, 5), np.float32), np.ones((100, 7), np.float32), np.ones((100, 6, 8), np.float32))
+    masked = mask_frames(x, np.random.default_rng(0), 0.2)
+    assert np.array_equal((masked.mouth == 0).all((1, 2)), (masked.gf == 0).all(1)) and (masked.gf == 0).any()
+    ramp = UtteranceInput(np.zeros((4, 2, 3), np.float32), np.zeros((4, 7), np.float32),
+                          np.tile(np.arange(3, dtype=np.float32), (4, 2, 1)))
+    flips = [augment(ramp, np.random.default_rng(s)) for s in range(12)]
+    assert any(np.array_equal(f.mouth[0, 0], [2, 1, 0]) for f in flips)  # mirrored with the pictures
+    batch = collate([{"gp": x.gp[:10], "gf": x.gf[:10], "mouth": x.mouth[:10], "spec": np.ones((50, 128)),
+                      "tokens": np.array([1])}, {"gp": x.gp[:4], "gf": x.gf[:4], "mouth": x.mouth[:4],
+                                                 "spec": np.ones((20, 128)), "tokens": np.array([1])}])
+    assert batch["mouth"].shape == (2, 10, 6, 8) and batch["mouth"][1, 4:].abs().sum() == 0
+    net = build_model("gu2s", height=4, width=5, cnn=[4, 8], embed=16, conv=16, gru=16, postnet=8,
+                      use_mouth=True, mouth_height=6, mouth_width=8).eval()
+    out = net(batch["gp"], batch["gf"], batch["lengths"], batch["mouth"])
+    assert out["spec"].shape == (2, 50, 128)
+    with pytest.raises(ValueError, match="mouth"):
+        net(batch["gp"], batch["gf"], batch["lengths"])
+
+
+def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
+    """model.use_mouth: the run keeps the region's stats and size, and its reconstructor feeds it."""
+    root = tmp_path
+    synthetic_features(root / "feats", speakers=1, utterances=10, seed=4, face=16)
+    cfg = load_train_config(None, {**TINY, "max_epochs": 1, "model": {**TINY["model"], "use_mouth": True}})
+    run = train_system(cfg, root / "feats", root / "run", show_progress=False)
+    rec = load_run(run)
+    assert rec.net.use_mouth and "mouth" in rec.stats
+    item = load_item(root / "feats", rec.test_keys[0])
+    side = item["lips"]["faces"].shape[1]  # the region's size follows the face crops' (half the rows, 3/4 the columns)
+    assert (rec.meta["model_kwargs"]["mouth_height"], rec.meta["model_kwargs"]["mouth_width"]) == (side // 2, side * 3 // 4)
+    spec = rec.predict_spectrogram(item)
+    assert spec.shape == item["aud"].shape and np.isfinite(spec).all()
+
+
 @pytest.fixture(scope="module")
 def gu2s_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gu2s")

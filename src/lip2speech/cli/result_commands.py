@@ -28,9 +28,10 @@ def evaluate_cmd(
     self_normalise: bool = typer.Option(
         False, "--self-normalise", help="With --features: normalise every utterance by itself, as for an unseen "
                                         "speaker (another corpus whose speaker names clash with the run's)."),
-    corpus: Optional[Path] = typer.Option(
-        None, "--corpus", help="Corpus the features came from: STOI/PESQ/ASR against the original recordings "
-                               "(default: against the inverted target spectrogram)."),
+    corpus: Optional[list[Path]] = typer.Option(
+        None, "--corpus", help="Corpus the features came from (repeat for a folder prepared from several): "
+                               "STOI/PESQ/ASR against the original recordings (default: against the inverted "
+                               "target spectrogram)."),
     invert_iters: Optional[int] = typer.Option(None, "--invert-iters", help="Spectrogram inversion iterations."),
     invert_method: str = typer.Option("lbfgs", "--invert-method", help="Spectrogram inversion: lbfgs (default, 20 "
                                       "iterations) or cg (speak's, with --invert-iters 1)."),
@@ -71,7 +72,7 @@ def evaluate_cmd(
                        waveform_utterances=waveform_utterances, samples=samples, jobs=jobs or default_jobs())
     if speak_inversion:
         opts = opts.with_speak_inversion()
-    out = evaluate_run(run, split or "test", opts, corpus=corpus, force=force, features=features,
+    out = evaluate_run(run, split or "test", opts, corpus=corpus or None, force=force, features=features,
                        speakers=speaker_list(speakers) or None, self_normalise=self_normalise,
                        own_split=features is not None and split is not None)
     summary = load_summary(out)

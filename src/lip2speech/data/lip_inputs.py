@@ -19,6 +19,16 @@ from .windows import N_GF, check_gf_input, deltas, n_slices, nearest_index, stud
 
 
 FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horizontal flip
+# The grey mouth region of a face crop (lips.gabor.face_crop), as fractions of its side: rows from the nose tip to
+# the chin, columns between the cheeks; 32 x 48 px of a 64 px crop.
+MOUTH_ROWS, MOUTH_COLS = (30 / 64, 62 / 64), (8 / 64, 56 / 64)
+
+
+def mouth_region(faces: np.ndarray) -> np.ndarray:
+    """The grey mouth region (T, h, w) of face crops (T, S, S), same dtype (32 x 48 px of a 64 px crop)."""
+    side = faces.shape[1]
+    (r0, r1), (c0, c1) = ((int(round(a * side)), int(round(b * side))) for a, b in (MOUTH_ROWS, MOUTH_COLS))
+    return faces[:, r0:r1, c0:c1]
 
 
 def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -33,7 +43,7 @@ def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 @dataclass
 class NormStats:
-    """Per-speaker mean and std of one lip input (gf: per feature; gp/faces: one scalar)."""
+    """Per-speaker mean and std of one lip input (gf: per feature; gp/faces/mouth: one scalar)."""
 
     kind: str
     per_speaker: dict[str, tuple[list[float], list[float]]]
@@ -58,8 +68,12 @@ class NormStats:
 
 
 def raw_lips(lips: Mapping[str, np.ndarray], kind: str) -> np.ndarray:
-    """The raw per-frame lip input of `kind`, non-finite frames filled: gf (T,7), gp (T,H,W), faces (T,S,S) in [0,1]."""
-    x = np.asarray(lips[kind], dtype=np.float32)
+    """The raw per-frame lip input of `kind`, non-finite frames filled: gf (T,7), gp (T,H,W), faces (T,S,S) and
+    mouth (T,h,w: the grey mouth region of the face crops) in [0,1]."""
+    if kind == "mouth":
+        x = mouth_region(np.asarray(lips["faces"])).astype(np.float32) / 255.0
+    else:
+        x = np.asarray(lips[kind], dtype=np.float32)
     if kind == "faces":
         x = x / 255.0
     if not np.asarray(lips["valid"], bool).any():

@@ -5,7 +5,7 @@ grammar-constrained read-out of the words (its losses: `losses.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -28,10 +28,20 @@ MIN_FRAMES = 2  # shortest video the model accepts (frames)
 
 @dataclass
 class UtteranceInput:
-    """One utterance as the model reads it: gp (T, H, W) and gf (T, 7), normalised, at 25 fps."""
+    """One utterance as the model reads it: gp (T, H, W), gf (T, 7) and, for a model that reads it, the grey mouth
+    region of the face crops (T, h, w), normalised, at 25 fps."""
 
     gp: np.ndarray
     gf: np.ndarray
+    mouth: np.ndarray | None = None
+
+    def pictures(self, f: Callable[[np.ndarray], np.ndarray]) -> "UtteranceInput":
+        """The same utterance with `f` applied to each stack of pictures (gp and the mouth region)."""
+        return replace(self, gp=f(self.gp), mouth=None if self.mouth is None else f(self.mouth))
+
+    def frames_map(self, f: Callable[[np.ndarray], np.ndarray]) -> "UtteranceInput":
+        """The same utterance with `f` applied along time to every input (gp, gf, mouth)."""
+        return UtteranceInput(f(self.gp), f(self.gf), None if self.mouth is None else f(self.mouth))
 
     @property
     def frames(self) -> int:
@@ -52,19 +62,21 @@ def to_model_rate(x: np.ndarray, fps: float) -> np.ndarray:
     return interp_frames(x, np.arange(len(x)) / fps, np.arange(n_out) / MODEL_FPS)
 
 
-def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, LI.NormStats], speaker: str) -> UtteranceInput:
-    """Normalised gu2s input of one utterance's lips (an unseen speaker is normalised by its own utterance)."""
+def utterance_input(lips: Mapping[str, Any], stats: Mapping[str, LI.NormStats], speaker: str,
+                    mouth: bool = False) -> UtteranceInput:
+    """Normalised gu2s input of one utterance's lips, with the grey mouth region when `mouth` (an unseen speaker
+    is normalised by its own utterance)."""
     n = len(lips["valid"])
     if n < MIN_FRAMES:
         raise Lip2SpeechError(f"video too short: {n} frame(s), gu2s needs at least {MIN_FRAMES}")
     fps = float(lips["fps"])
     out = {}
-    for kind in ("gp", "gf"):
+    for kind in ("gp", "gf") + (("mouth",) if mouth else ()):
         x = LI.raw_lips(lips, kind)
         m, s = stats[kind].get(speaker, x)
         x = (x - m) / s if kind == "gf" else (x - m[0]) / s[0]
         out[kind] = np.ascontiguousarray(to_model_rate(x.astype(np.float32), fps))
-    return UtteranceInput(out["gp"], out["gf"])
+    return UtteranceInput(out["gp"], out["gf"], out.get("mouth"))
 
 
 def spec_frames(n_video: int) -> int:
@@ -79,19 +91,19 @@ def word_tokens(words: Sequence[str]) -> np.ndarray:
 
 def augment(x: UtteranceInput, rng: np.random.Generator, noise: float = 0.01, time_mask: float = 0.0,
             shift_pixels: int = 0) -> UtteranceInput:
-    """Per utterance: a horizontal flip (GP mirrored; GF centroid x and orientation negated), noise, or nothing;
-    then, when asked, the Gabor pictures translated by up to `shift_pixels` pixels (zero fill) and up to a
+    """Per utterance: a horizontal flip (pictures mirrored; GF centroid x and orientation negated), noise, or
+    nothing; then, when asked, the pictures translated by up to `shift_pixels` pixels (zero fill) and up to a
     `time_mask` fraction of the frames hidden (set to 0, the normalised mean) in two random spans."""
     choice = rng.integers(3)
     if choice == 0:
         gf = x.gf.copy()
         gf[:, list(LI.FLIP_GF_COLUMNS)] *= -1
-        x = UtteranceInput(np.ascontiguousarray(x.gp[..., ::-1]), gf)
+        x = replace(x.pictures(lambda p: np.ascontiguousarray(p[..., ::-1])), gf=gf)
     elif choice == 1:
-        x = UtteranceInput((x.gp + rng.normal(0, noise, x.gp.shape)).astype(np.float32),
-                           (x.gf + rng.normal(0, noise, x.gf.shape)).astype(np.float32))
+        x = x.frames_map(lambda a: (a + rng.normal(0, noise, a.shape)).astype(np.float32))
     if shift_pixels > 0:
-        x = UtteranceInput(shift_pictures(x.gp, *rng.integers(-shift_pixels, shift_pixels + 1, 2)), x.gf)
+        dy, dx = rng.integers(-shift_pixels, shift_pixels + 1, 2)
+        x = x.pictures(lambda p: shift_pictures(p, dy, dx))
     if time_mask > 0:
         x = mask_frames(x, rng, time_mask)
     return x
@@ -106,7 +118,7 @@ def change_speed(x: UtteranceInput, spec: np.ndarray, factor: float) -> tuple[Ut
     def stretch(a: np.ndarray, k: int) -> np.ndarray:
         return interp_frames(a, np.arange(len(a), dtype=np.float64), np.linspace(0, len(a) - 1, k))
 
-    return UtteranceInput(stretch(x.gp, m), stretch(x.gf, m)), stretch(spec, m_spec)
+    return x.frames_map(lambda a: stretch(a, m)), stretch(spec, m_spec)
 
 
 def shift_pictures(gp: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -119,18 +131,17 @@ def shift_pictures(gp: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def mask_frames(x: UtteranceInput, rng: np.random.Generator, fraction: float, spans: int = 2) -> UtteranceInput:
-    """`spans` random spans covering at most `fraction` of the frames in all, set to 0 in both inputs."""
+    """`spans` random spans covering at most `fraction` of the frames in all, set to 0 in every input."""
     n = x.frames
     longest = int(fraction * n / spans)
     if longest < 1:
         return x
-    gp, gf = x.gp.copy(), x.gf.copy()
+    hidden = np.zeros(n, bool)
     for _ in range(spans):
         width = int(rng.integers(0, longest + 1))
         start = int(rng.integers(0, n - width + 1))
-        gp[start:start + width] = 0
-        gf[start:start + width] = 0
-    return UtteranceInput(gp, gf)
+        hidden[start:start + width] = True
+    return x.frames_map(lambda a: np.where(hidden.reshape((n,) + (1,) * (a.ndim - 1)), 0, a).astype(a.dtype))
 
 
 # ---- dataset -----------------------------------------------------------------------------------
@@ -146,8 +157,8 @@ class UtteranceDataset(Dataset):
     def __init__(self, keys: Sequence[str], load: Callable[[str], Mapping[str, Any]],
                  stats: Mapping[str, LI.NormStats], augment: bool = False, seed: int = 0, cache_size: int = 64,
                  lips_from: Mapping[str, str] | None = None, time_mask: float = 0.0,
-                 shift_pixels: int = 0, speed: float = 0.0) -> None:
-        self.keys, self.load, self.stats = list(keys), load, stats
+                 shift_pixels: int = 0, speed: float = 0.0, mouth: bool = False) -> None:
+        self.keys, self.load, self.stats, self.mouth = list(keys), load, stats, mouth
         self.do_augment, self.seed, self.epoch = augment, seed, 0
         self.time_mask, self.shift_pixels, self.speed = time_mask, shift_pixels, speed
         self.lips_from = dict(lips_from or {})
@@ -162,7 +173,7 @@ class UtteranceDataset(Dataset):
         item = self.load(key)
         src = self.lips_from.get(key, key)
         lips_item = item if src == key else self.load(src)
-        x = utterance_input(lips_item["lips"], self.stats, lips_item["speaker"])
+        x = utterance_input(lips_item["lips"], self.stats, lips_item["speaker"], self.mouth)
         return x, W.compress(np.asarray(item["aud"], np.float32)), word_tokens(item.get("words", ()))
 
     def __getitem__(self, i: int) -> dict[str, Any]:
@@ -172,7 +183,10 @@ class UtteranceDataset(Dataset):
             x = augment(x, rng, time_mask=self.time_mask, shift_pixels=self.shift_pixels)
             if self.speed > 0:
                 x, y = change_speed(x, y, float(rng.uniform(1 - self.speed, 1 + self.speed)))
-        return {"gp": x.gp, "gf": x.gf, "spec": y, "tokens": tokens}
+        sample = {"gp": x.gp, "gf": x.gf, "spec": y, "tokens": tokens}
+        if x.mouth is not None:
+            sample["mouth"] = x.mouth
+        return sample
 
     @staticmethod
     def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
@@ -182,7 +196,8 @@ class UtteranceDataset(Dataset):
 
 def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
     """Pad a list of samples: gp (B, T, H, W), gf (B, T, 7), lengths (B,), spec (B, 5T, bins), spec_lengths
-    (B,: target frames inside the model output), tokens (B, L) and token_lengths (B,)."""
+    (B,: target frames inside the model output), tokens (B, L), token_lengths (B,) and, when the samples have
+    it, mouth (B, T, h, w)."""
     b = len(batch)
     t_max = max(len(s["gf"]) for s in batch)
     gp = np.zeros((b, t_max) + batch[0]["gp"].shape[1:], np.float32)
@@ -197,8 +212,12 @@ def collate(batch: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         m = min(spec_frames(n), len(s["spec"]))
         spec[j, :m], spec_len[j] = s["spec"][:m], m
         tokens[j, :len(s["tokens"])], tok_len[j] = s["tokens"], len(s["tokens"])
-    return {k: torch.from_numpy(v) for k, v in dict(gp=gp, gf=gf, lengths=lengths, spec=spec, spec_lengths=spec_len,
-                                                   tokens=tokens, token_lengths=tok_len).items()}
+    out = dict(gp=gp, gf=gf, lengths=lengths, spec=spec, spec_lengths=spec_len, tokens=tokens, token_lengths=tok_len)
+    if "mouth" in batch[0]:
+        out["mouth"] = np.zeros((b, t_max) + batch[0]["mouth"].shape[1:], np.float32)
+        for j, s in enumerate(batch):
+            out["mouth"][j, :len(s["mouth"])] = s["mouth"]
+    return {k: torch.from_numpy(v) for k, v in out.items()}
 
 
 # ---- read-out ----------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ Prediction = tuple[dict[str, Any], np.ndarray, "np.ndarray | None"]
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions | None = None,
-                 corpus: str | Path | None = None, force: bool = False, show_progress: bool = True,
-                 features: str | Path | None = None, speakers: Sequence[str] | None = None,
+                 corpus: str | Path | Sequence[str | Path] | None = None, force: bool = False,
+                 show_progress: bool = True, features: str | Path | None = None, speakers: Sequence[str] | None = None,
                  self_normalise: bool = False, sources: Mapping[str, Mapping[str, str]] | None = None,
                  own_split: bool = False) -> Path:
     """Evaluate `run_dir` on `split` of its own features, or on every utterance of another prepared features
@@ -33,7 +33,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", options: EvalOptions 
     that folder (reused if up to date). Utterances that cannot be read or predicted are reported in the summary
     and skipped.
 
-    With `corpus`, STOI/PESQ/word accuracy compare against the original recordings and the sample videos
+    With `corpus` (one folder or several), STOI/PESQ/word accuracy compare against the original recordings and the
+    sample videos
     use the original video; without it, against the inversion of the target spectrogram and face crops.
     Speakers the run has no statistics for are normalised by their own utterance (as `speak` does);
     `self_normalise` treats every speaker so (another corpus whose speaker names clash with the run's).
@@ -103,7 +104,8 @@ class Predictor(Protocol):
 
 
 def evaluate_predictor(rec: Predictor, features_dir: str | Path, keys: Sequence[str], out: str | Path,
-                       options: EvalOptions | None = None, corpus: str | Path | None = None,
+                       options: EvalOptions | None = None,
+                       corpus: str | Path | Sequence[str | Path] | None = None,
                        self_normalise: bool = False, show_progress: bool = True,
                        extra: Mapping[str, Any] | None = None,
                        sources: Mapping[str, Mapping[str, str]] | None = None) -> Path:
@@ -201,12 +203,19 @@ def _word_scores(rec: Predictor, item: Mapping[str, Any], pred: np.ndarray) -> l
     return word_corr2(item["aud"], pred, item.get("word_times"))
 
 
-def corpus_sources(corpus: str | Path) -> dict[str, dict[str, str]]:
-    """key -> {audio_source, video_source}: the original files of each utterance of a corpus."""
+def corpus_sources(corpus: str | Path | Sequence[str | Path]) -> dict[str, dict[str, str]]:
+    """key -> {audio_source, video_source}: the original files of each utterance of a corpus, or of several (the
+    features folder prepared from all of them; a key in two corpora is refused)."""
     from ..corpus import scan_corpus
 
-    return {u.key: {"audio_source": str(u.audio_source), "video_source": str(u.video)}
-            for u in scan_corpus(corpus).utterances}
+    sources: dict[str, dict[str, str]] = {}
+    for folder in [corpus] if isinstance(corpus, (str, Path)) else corpus:
+        for u in scan_corpus(folder).utterances:
+            if u.key in sources:
+                raise Lip2SpeechError(f"utterance {u.key} is in two of the corpora given (also "
+                                      f"{sources[u.key]['video_source']})", u.video)
+            sources[u.key] = {"audio_source": str(u.audio_source), "video_source": str(u.video)}
+    return sources
 
 
 def _split_keys(run_dir: Path, split: str, rec: Predictor) -> list[str]:

@@ -37,13 +37,15 @@ class UtteranceReconstructor(Reconstructor):
         from ..data.utterance import grid_words, utterance_input
 
         # an adapted model's own speaker (meta "speaker", `lip2speech adapt`) when none is named
-        x = utterance_input(lips, self.stats, speaker or self.meta.get("speaker") or "<unseen>")
+        mouth = bool(getattr(self.net, "use_mouth", False))
+        x = utterance_input(lips, self.stats, speaker or self.meta.get("speaker") or "<unseen>", mouth)
         want = (self.meta["model_kwargs"]["height"], self.meta["model_kwargs"]["width"])
         if self.net.use_gp and x.gp.shape[1:] != want:
             raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "
                                   f"{x.gp.shape[1]}x{x.gp.shape[2]} (prepared with other settings)")
         out = self.net(torch.from_numpy(x.gp)[None] if self.net.use_gp else None,
-                       torch.from_numpy(x.gf)[None] if self.net.use_gf else None, torch.tensor([x.frames]))
+                       torch.from_numpy(x.gf)[None] if self.net.use_gf else None, torch.tensor([x.frames]),
+                       torch.from_numpy(x.mouth)[None] if mouth else None)
         spec = W.decompress(out["spec"][0].numpy(), False)
         if n_aud is not None and n_aud != len(spec):  # the video and audio lengths differ by a few frames
             spec = spec[np.minimum(np.arange(n_aud), len(spec) - 1)]

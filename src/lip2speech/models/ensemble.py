@@ -31,12 +31,16 @@ class UtteranceEnsemble(nn.Module):
         return self.members[0].use_gf
 
     @property
+    def use_mouth(self) -> bool:
+        return getattr(self.members[0], "use_mouth", False)
+
+    @property
     def ctc(self) -> nn.Module | None:
         return self.members[0].ctc
 
     def forward(self, gp: torch.Tensor | None, gf: torch.Tensor | None,
-                lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
-        outs = [m(gp, gf, lengths) for m in self.members]
+                lengths: torch.Tensor, mouth: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        outs = [m(gp, gf, lengths, mouth) for m in self.members]
         spec = torch.stack([o["spec"] for o in outs]).mean(0)
         if any(o["logits"] is None for o in outs):
             return {"spec": spec, "logits": None}

@@ -1,7 +1,8 @@
 """GaborUtt2Speech (gu2s): a whole utterance of Gabor lips -> its auditory spectrogram, plus a word read-out.
 
 Per video frame: the Gabor picture (GP, delta, delta^2) through a small strided 2-D CNN, concatenated with the
-seven Gabor features and their differences; a temporal convolution and a bidirectional GRU give every frame
+seven Gabor features and their differences (and, with use_mouth, the grey mouth region of the face crop through a
+CNN of its own: what the Gabor magnitude drops, teeth, tongue, shading); a temporal convolution and a bidirectional GRU give every frame
 context in both directions; a x5 transposed convolution maps 25 fps to the 8 ms spectrogram grid (5 frames per
 video frame), and an optional residual post-net sharpens the output. Output: the compressed (power 0.3)
 spectrogram, 128 bins. An optional CTC head over the 51 GRID words (index 0 = blank) reads the words from
@@ -61,7 +62,8 @@ class PostNet(nn.Module):
 
 
 class GU2S(nn.Module):
-    """Inputs gp (B, T, H, W) and gf (B, T, 7) normalised, lengths (B,) video frames ->
+    """Inputs gp (B, T, H, W) and gf (B, T, 7) normalised, lengths (B,) video frames (and mouth (B, T, h, w) with
+    use_mouth) ->
     {"spec": (B, 5T, bins) compressed spectrogram, "logits": (B, T, vocab) CTC log-probabilities or None}."""
 
     input_kind = "utterance"
@@ -69,13 +71,15 @@ class GU2S(nn.Module):
     def __init__(self, height: int = 40, width: int = 80, use_gp: bool = True, use_gf: bool = True,
                  cnn: tuple[int, ...] | list[int] = (16, 32, 64), embed: int = 128, conv: int = 256,
                  gru: int = 192, gru_layers: int = 2, bins: int = 128, postnet: int = 128,
-                 postnet_layers: int = 3, vocab: int = 52, ctc: bool = True, dropout: float = 0.2) -> None:
+                 postnet_layers: int = 3, vocab: int = 52, ctc: bool = True, dropout: float = 0.2,
+                 use_mouth: bool = False, mouth_height: int = 32, mouth_width: int = 48) -> None:
         super().__init__()
         if not (use_gp or use_gf):
             raise ValueError("gu2s needs use_gp or use_gf")
-        self.use_gp, self.use_gf, self.bins = use_gp, use_gf, bins
+        self.use_gp, self.use_gf, self.use_mouth, self.bins = use_gp, use_gf, use_mouth, bins
         self.pictures = PictureEncoder(height, width, tuple(cnn), embed) if use_gp else None
-        d_in = (embed if use_gp else 0) + (21 if use_gf else 0)
+        self.mouth = PictureEncoder(mouth_height, mouth_width, tuple(cnn), embed) if use_mouth else None
+        d_in = (embed if use_gp else 0) + (21 if use_gf else 0) + (embed if use_mouth else 0)
         self.frame = nn.Sequential(nn.Conv1d(d_in, conv, 5, padding=2), nn.BatchNorm1d(conv), nn.ReLU(),
                                    nn.Dropout(dropout))
         self.gru = nn.GRU(conv, gru, num_layers=gru_layers, batch_first=True, bidirectional=True,
@@ -86,7 +90,8 @@ class GU2S(nn.Module):
         self.postnet = PostNet(bins, postnet, postnet_layers) if postnet_layers > 0 else None
         self.ctc = nn.Linear(2 * gru, vocab) if ctc else None
 
-    def encode(self, gp: torch.Tensor | None, gf: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
+    def encode(self, gp: torch.Tensor | None, gf: torch.Tensor | None, lengths: torch.Tensor,
+               mouth: torch.Tensor | None = None) -> torch.Tensor:
         """Per-frame context features (B, T, 2 * gru)."""
         parts = []
         if self.use_gp:
@@ -94,14 +99,19 @@ class GU2S(nn.Module):
             parts.append(self.pictures(_deltas(gp).flatten(0, 1)).reshape(b, t, -1))
         if self.use_gf:
             parts.append(_deltas(gf).flatten(2))
+        if self.use_mouth:
+            if mouth is None:
+                raise ValueError("this gu2s reads the grey mouth region: pass mouth (B, T, h, w)")
+            b, t = mouth.shape[:2]
+            parts.append(self.mouth(_deltas(mouth).flatten(0, 1)).reshape(b, t, -1))
         h = self.frame(torch.cat(parts, dim=2).transpose(1, 2)).transpose(1, 2)
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.gru(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])[0]
 
     def forward(self, gp: torch.Tensor | None, gf: torch.Tensor | None,
-                lengths: torch.Tensor) -> dict[str, torch.Tensor | None]:
-        ctx = self.encode(gp, gf, lengths)
+                lengths: torch.Tensor, mouth: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        ctx = self.encode(gp, gf, lengths, mouth)
         spec = self.smooth(self.up(ctx.transpose(1, 2)))
         if self.postnet is not None:
             spec = self.postnet(spec)

@@ -30,7 +30,7 @@ class UtteranceModule(pl.LightningModule):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         return self.net(batch["gp"] if self.net.use_gp else None, batch["gf"] if self.net.use_gf else None,
-                        batch["lengths"])
+                        batch["lengths"], batch.get("mouth"))
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         out = self(batch)
@@ -88,7 +88,13 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     if not first.get("words"):  # no transcripts (not GRID-named): nothing to read, no CTC head
         model_kwargs["ctc"] = False
     lips = lambda: ((manifest[k]["speaker"], load(k)["lips"]) for k in split["train"])  # noqa: E731
-    stats = {kind: LI.compute_stats(kind, lips) for kind in ("gf", "gp")}
+    # a fine-tuned base model may read the mouth region whatever this config says: its stats are made too
+    mouth = bool(cfg.model.get("use_mouth", False))
+    if mouth:
+        region = LI.mouth_region(first["lips"]["faces"][:1])
+        model_kwargs.update(mouth_height=int(region.shape[1]), mouth_width=int(region.shape[2]))
+    kinds = ("gf", "gp") + (("mouth",) if mouth or cfg.init_from else ())
+    stats = {kind: LI.compute_stats(kind, lips) for kind in kinds}
     base = None
     if cfg.init_from:  # fine-tune a trained model: its net and sizes, its stats with these speakers' added
         from .base_model import init_weights
@@ -99,13 +105,14 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
         if (model_kwargs.get("height"), model_kwargs.get("width")) != tuple(gp.shape[1:]):
             raise Lip2SpeechError(f"{cfg.init_from} reads {model_kwargs.get('height')}x{model_kwargs.get('width')} "
                                   f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
+        mouth = bool(model_kwargs.get("use_mouth", False))
         meta.update(members=known["members"], init_from=cfg.init_from,
                     speaker=sorted({manifest[k]["speaker"] for k in split["train"]})[0])
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from, time_mask=cfg.time_mask,
-                                shift_pixels=cfg.shift_pixels, speed=cfg.speed)
-    val_ds = UtteranceDataset(split["val"], load, stats, cache_size=cfg.cache_utterances)
+                                shift_pixels=cfg.shift_pixels, speed=cfg.speed, mouth=mouth)
+    val_ds = UtteranceDataset(split["val"], load, stats, cache_size=cfg.cache_utterances, mouth=mouth)
     meta.update(model_kwargs=model_kwargs, kind="utterance", task=cfg.task,
                 stats={k: v.to_dict() for k, v in stats.items()})
     recogniser = None
