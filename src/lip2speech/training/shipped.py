@@ -76,7 +76,7 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
         return v.half() if v.is_floating_point() else v
 
     if len(runs) == 1:
-        state = {k: half(v) for k, v in ckpts[0]["state_dict"].items()}
+        state = {k: half(v) for k, v in ckpts[0]["state_dict"].items() if not k.startswith("critic.")}
     else:  # the members' nets only (what the ensemble rebuilds), under net.members.<i>.
         state = {f"net.members.{i}.{k[len('net.'):]}": half(v) for i, ck in enumerate(ckpts)
                  for k, v in ck["state_dict"].items() if k.startswith("net.")}

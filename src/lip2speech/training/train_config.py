@@ -73,6 +73,8 @@ class TrainConfig:
     speed: float = 0.0  # gu2s augmentation: lips and spectrogram stretched in time by 1 +- up to this fraction
     recognisability: float = 0.0  # gu2s: weight of the frozen spectrogram recogniser's CTC on the prediction
     recogniser: str = ""  # gu2s: its recogniser.pt (benchmarks/recogniser.py), needed when recognisability > 0
+    adversarial: float = 0.0  # gu2s: weight of fooling a patch critic of spectrograms trained beside it
+    feature_matching: float = 0.0  # gu2s: weight of L1 between that critic's activations on prediction and truth
     model: dict = field(default_factory=dict)  # system constructor arguments (sizes)
     init_from: str = ""  # gu2s: start from this trained model (run folder or shipped name): `lip2speech adapt`
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)

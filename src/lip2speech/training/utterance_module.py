@@ -1,4 +1,5 @@
-"""The LightningModule that trains gu2s on whole utterances: spectrogram loss (+ sharpness) and CTC words."""
+"""The LightningModule that trains gu2s on whole utterances: spectrogram loss (+ sharpness), CTC words, and
+optionally a patch critic's adversarial and feature-matching terms."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from .losses import ctc_loss, frame_mask, spectrogram_loss
 
 class UtteranceModule(pl.LightningModule):
     """gu2s with its losses: L1 + (1 - corr2) + sharpness x difference-L1 + ctc_weight x CTC (+ optional
-    linear-domain corr2 and band-envelope terms); AdamW, one-cycle."""
+    linear-domain corr2 and band-envelope terms; + adversarial x fooling and feature_matching x matching a patch
+    critic trained beside it, training only); AdamW, one-cycle."""
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
                  sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
                  envelope_corr: float = 0.0, meta: dict[str, Any] | None = None,
-                 recogniser: torch.nn.Module | None = None, recognisability: float = 0.0) -> None:
+                 recogniser: torch.nn.Module | None = None, recognisability: float = 0.0,
+                 adversarial: float = 0.0, feature_matching: float = 0.0) -> None:
         super().__init__()
         self.net = build_model("gu2s", **model_kwargs)
         self.lr, self.weight_decay, self.sharpness, self.ctc_weight = lr, weight_decay, sharpness, ctc_weight
@@ -27,6 +30,11 @@ class UtteranceModule(pl.LightningModule):
         # the frozen spectrogram recogniser: not a submodule, so it is neither trained nor saved with the model
         object.__setattr__(self, "recogniser", recogniser)
         self.recognisability = recognisability if recogniser is not None else 0.0
+        self.adversarial, self.feature_matching = adversarial, feature_matching
+        if adversarial > 0 or feature_matching > 0:
+            from ..models.critic import SpectrogramCritic
+
+            self.critic = SpectrogramCritic()  # trained beside the model; left out of exported weights
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         return self.net(batch["gp"] if self.net.use_gp else None, batch["gf"] if self.net.use_gf else None,
@@ -47,6 +55,13 @@ class UtteranceModule(pl.LightningModule):
             terms["recognisability"] = ctc_of(self.recogniser.to(out["spec"].device), out["spec"],
                                               batch["spec_lengths"], batch["tokens"], batch["token_lengths"])
             loss = loss + self.recognisability * terms["recognisability"]
+        if stage == "train" and (self.adversarial > 0 or self.feature_matching > 0):
+            from .adversarial import critic_terms
+
+            adv = critic_terms(self.critic, out["spec"], batch["spec"], mask)
+            terms.update(adv)  # the critic's own loss moves only the critic (see critic_terms)
+            loss = loss + adv["critic"] + self.adversarial * adv["adversarial"] + \
+                self.feature_matching * adv["feature_matching"]
         n = int(batch["lengths"].shape[0])
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=stage == "val", batch_size=n,
                  sync_dist=True)
@@ -55,7 +70,7 @@ class UtteranceModule(pl.LightningModule):
         if "envelope" in terms:
             self.log(f"{stage}_envelope", terms["envelope"], on_step=False, on_epoch=True, batch_size=n,
                      sync_dist=True)
-        for name in ("ctc", "recognisability"):
+        for name in ("ctc", "recognisability", "critic", "adversarial", "feature_matching"):
             if name in terms:
                 self.log(f"{stage}_{name}", terms[name], on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         return loss
@@ -67,7 +82,8 @@ class UtteranceModule(pl.LightningModule):
         return self._step(batch, "val")
 
     def configure_optimizers(self) -> Any:
-        opt = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        params = list(self.net.parameters()) + (list(self.critic.parameters()) if hasattr(self, "critic") else [])
+        opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
         steps = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.15)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
@@ -123,7 +139,8 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
                              linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta,
-                             recogniser=recogniser, recognisability=cfg.recognisability)
+                             recogniser=recogniser, recognisability=cfg.recognisability,
+                             adversarial=cfg.adversarial, feature_matching=cfg.feature_matching)
     if base is not None:
         module.net = base
     return module, train_ds, val_ds
