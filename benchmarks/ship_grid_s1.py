@@ -1,15 +1,18 @@
-"""Train, evaluate and ship the grid-s1 model: gu2s on the 400 real GRID s1 clips (16 kHz audio path).
+"""Train, evaluate and ship the grid-s1 model: gu2s on real GRID s1 clips (16 kHz audio path).
 
-    python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --features F16 --run RUN [--jobs 2]
+    python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
+        --features F16-720 --run RUN --jobs 2 [--levers LEVERS.md] [--scaling SCALING.md]
 
-Steps (each resumes): prepare the clips at 16 kHz into F16; train the members, RUN/seed0 and RUN/seed1: gu2s
-with configs/grid-s1.yaml (the gu2s recipe of configs/gu2s.yaml, chosen on the validation clips of the 80/20
-split of seed 0, trained on its 288 training and 32 validation clips together, no validation; the 80 test clips
-never used for training or model selection), seed 0 and seed 1 on the same split; export the model that averages
-them into RUN/grid-s1; evaluate it on the test split with every metric against the original recordings (with
-speak's inversion and with evaluate's default one), each member alone with speak's inversion, and corr2 on the
-training split; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json, card.md, card.json) and copy
-two test clips into src/lip2speech/demo_clips/ for `lip2speech demo`.
+Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
+into one features folder; train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
+with --jobs 2): gu2s with configs/grid-s1-720.yaml (the shipped recipe on every clip but grid-s1's 80 test
+clips: its 320 other originals and the 400 re-encoded ones), seed 0 and seed 1 on the same split; export the
+model that averages them into RUN/grid-s1; evaluate it on the 80 test clips (originals) with every metric against
+the original recordings (with speak's inversion and with evaluate's default one), each member alone with speak's
+inversion, and corr2 on the training clips; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json,
+card.md, card.json) and copy two test clips into src/lip2speech/demo_clips/ for `lip2speech demo`. The card
+includes the lever table (benchmarks/levers.py) and the data-scaling table when their files are given.
+Without --more, it ships the first recipe (configs/grid-s1.yaml, 320 training clips).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import argparse
 import json
 import shutil
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,10 +50,27 @@ def _cell(m: dict, k: str) -> str:
     return f"{m[k]['mean']:.3f} [{m[k]['ci_low']:.3f}, {m[k]['ci_high']:.3f}]"
 
 
+def data_text(n_train: int, n_more: int) -> str:
+    """The card's data paragraph: `n_train` training clips, `n_more` of them grid-s1-more's re-encoded ones."""
+    grid = "the GRID corpus (Cooke, Barker, Cunningham, Shao 2006; CC BY 4.0)"
+    if not n_more:
+        return f"""400 GRID videos of speaker s1 (normal quality MPEG-1, 25 fps, with their alignments), of
+  {grid}. Split 80/20 with seed 0: {n_train} clips trained (the recipe was chosen on 32 of them held out for
+  validation; the shipped members then trained on all {n_train}, with no validation), 80 held out as the test set
+  (listed in split.json). The scores below are on those 80 test clips, which the model never saw."""
+    return f"""{n_train} clips of GRID speaker s1 trained, of {grid}: {n_train - n_more} original clips
+  (normal quality MPEG-1, 25 fps) and **{n_more} re-encoded clips** (grid-s1-more: H.264 video at CRF 22, the
+  original audio; named in card.json, `reencoded_training_clips`), all with their alignments, no validation. The
+  80 test clips (originals, listed in split.json) are the test split of the first grid-s1 (seed 0 of an 80/20
+  split of 400 originals), so every score before stays comparable; the model never saw them, and no choice was
+  made on them (the levers were chosen on validation clips, below)."""
+
+
 def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dict], params: int,
-              cmd: str, rev: str, clips: list[str]) -> str:
+              cmd: str, rev: str, clips: list[str], config: str = "grid-s1", n_more: int = 0,
+              tables: str = "") -> str:
     """The model card (Markdown): test scores with speak's inversion and with evaluate's default one, and each
-    member's alone (`members`: seed, epochs, seconds, speak-inversion test summary)."""
+    member's alone (`members`: seed, epochs, seconds, speak-inversion test summary); `tables` (Markdown) after."""
     m, ms = summary["metrics"], speak["metrics"]
     rows = "\n".join(f"| {METRIC_NAMES[k]} | {_cell(ms, k)} | {_cell(m, k)} | {m[k]['n']} |"
                      for k in METRIC_NAMES if k in m and m[k].get("n"))
@@ -64,11 +84,7 @@ def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dic
 
 Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz audio path.
 
-- **Data**: 400 GRID videos of speaker s1 (normal quality MPEG-1, 25 fps, with their alignments), of the
-  GRID corpus (Cooke, Barker, Cunningham, Shao 2006; CC BY 4.0). Split 80/20 with seed 0: {n_train} clips trained
-  (the recipe was chosen on 32 of them held out for validation; the shipped members then trained on all
-  {n_train}, with no validation), 80 held out as the test set (listed in split.json). The scores below are on those
-  80 test clips, which the model never saw.
+- **Data**: {data_text(n_train, n_more)}
 - **Model**: the average of {len(members)} gu2s models trained alike from seeds {seeds}
   (spectrograms averaged in the compressed domain, word probabilities averaged), {params:,} parameters in all,
   shipped in float16; inputs Gabor pictures (40x80) and the seven Gabor features per frame; output 128-channel
@@ -77,7 +93,7 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
   90 Hz: what users hear; `evaluate --speak-inversion`) and with `evaluate`'s default (20 L-BFGS iterations from
   the sine start, the inversion the published systems are scored with).
 - **Training**: {members[0]['epochs']} epochs each ({minutes} min, the members side by side, one CPU core each;
-  configs/grid-s1.yaml).
+  configs/{config}.yaml).
 - **Command**: `{cmd}`
 - **Commit**: {rev}
 - **Speaker-dependent**: trained on one speaker; on other speakers expect much lower scores.
@@ -96,12 +112,41 @@ Each member alone (speak's inversion, the same 80 test clips):
 
 corr2 on the {n_train} training clips: {train_summary['metrics']['corr2']['mean']:.3f}.
 Demo clips shipped with lip2speech (from the test set): {', '.join(clips)}.
-"""
+{tables}"""
+
+
+def train_members(config: str, features: Path, run: Path, members: int, jobs: int) -> None:
+    """Train (or resume) the members RUN/seed<i> of packaged config `config`, up to `jobs` side by side, each its
+    own `lip2speech train` process on one core; a member that fails stops the shipping with its log named."""
+    from lip2speech.training.run_folder import is_finished
+    from lip2speech.training.train_config import CONFIG_DIR
+
+    todo = [seed for seed in range(members) if not is_finished(run / f"seed{seed}")]
+    while todo:
+        batch, todo = todo[:max(1, jobs)], todo[max(1, jobs):]
+        procs = []
+        for seed in batch:
+            out = run / f"seed{seed}"
+            out.mkdir(parents=True, exist_ok=True)
+            cfg = run / f"seed{seed}.yaml"  # the packaged config with this member's seed
+            cfg.write_text(f"base: {CONFIG_DIR / (config + '.yaml')}\nseed: {seed}\n")
+            log = (run / f"seed{seed}.log").open("w")
+            procs.append((seed, log, subprocess.Popen(
+                [sys.executable, "-m", "lip2speech", "train", "--system", "gu2s", "-f", str(features), "-o", str(out),
+                 "-c", str(cfg), "--threads", "1"], stdout=log, stderr=subprocess.STDOUT)))
+            print(f"training seed {seed} -> {out} (log: {log.name})", flush=True)
+        for seed, log, proc in procs:
+            if proc.wait() != 0:
+                raise SystemExit(f"training seed {seed} failed: see {log.name}")
+            log.close()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--corpus", type=Path, required=True, help="grid-s1 (400 originals; its test clips are scored)")
+    ap.add_argument("--more", type=Path, default=None, help="grid-s1-more (400 more s1 clips, re-encoded video)")
+    ap.add_argument("--levers", type=Path, default=None, help="the lever table of benchmarks/levers.py (Markdown)")
+    ap.add_argument("--scaling", type=Path, default=None, help="the data-scaling table (Markdown)")
     ap.add_argument("--features", type=Path, required=True)
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--jobs", type=int, default=1)
@@ -116,18 +161,18 @@ def main() -> None:
     from lip2speech.training.train import train_system
     from lip2speech.training.train_config import load_train_config
 
-    if not (args.features / "features.json").is_file() or not (args.features / "manifest").is_dir():
-        print(prepare(args.corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+    config = "grid-s1-720" if args.more else NAME
+    for corpus in [args.corpus] + ([args.more] if args.more else []):
+        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     import csv
 
+    train_members(config, args.features, args.run, args.members, args.jobs)
     members = []
     for seed in range(args.members):
-        t0 = time.perf_counter()
-        run = train_system(load_train_config(NAME, {"system": "gu2s", "seed": seed}), args.features,
-                           args.run / f"seed{seed}")
+        run = train_system(load_train_config(config, {"system": "gu2s", "seed": seed}), args.features,
+                           args.run / f"seed{seed}")  # finished above: reused as it is
         summary = json.loads((run / "summary.json").read_text())
-        print(f"trained seed {seed}: {summary['epochs']} epochs ({time.perf_counter() - t0:.0f} s this session)",
-              flush=True)
+        print(f"trained seed {seed}: {summary['epochs']} epochs", flush=True)
         rows = list(csv.DictReader((run / "metrics.csv").open()))
         members.append({"seed": seed, "run": run, "epochs": summary["epochs"],
                         "seconds": sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))})
@@ -143,15 +188,24 @@ def main() -> None:
         mb["speak"] = load_summary(evaluate_run(mb["run"], "test", opts.with_speak_inversion(), corpus=args.corpus))
     split = json.loads((ens / "split.json").read_text())
     clips = split["test"][:CLIPS]
-    cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus} --features {args.features} "
-           f"--run {args.run} --jobs {args.jobs}")
+    cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus}" + (f" --more {args.more}" if args.more else "")
+           + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
+           + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
     params = int(load_checkpoint(ens / "model.ckpt")["lip2speech"]["params"])  # export_model's sum over members
-    text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips])
+    more_keys = set()
+    if args.more:
+        from lip2speech.evaluation.evaluate import corpus_sources
+
+        more_keys = set(corpus_sources(args.more)) & set(split["train"])
+    tables = "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
+    text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
+                     config, len(more_keys), tables)
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
              "member_scores": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
                                 "test_speak_inversion": dict(mb["speak"]["metrics"])} for mb in members],
-             "command": cmd, "commit": commit(), "demo_clips": [c.split("/")[1] for c in clips]}
+             "command": cmd, "commit": commit(), "demo_clips": [c.split("/")[1] for c in clips],
+             "config": config, "reencoded_training_clips": sorted(more_keys)}
     out = export_model(runs, PACKAGE / "weights" / NAME, text, extra)
     clip_dir = PACKAGE / "demo_clips"
     clip_dir.mkdir(exist_ok=True)

@@ -1,0 +1,76 @@
+"""The levers of grid-s1 v2, each measured on and off on the same split: the shipped recipe on 160 of the 720
+training clips, chosen on 43 validation clips (configs/grid-s1-levers.yaml); grid-s1's 80 test clips never used.
+
+    python benchmarks/levers.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
+        --features F16-720 --runs RUNS [--levers mouth,critic] [--jobs 2] [--threads 1]
+
+Arms: `base` (the recipe as shipped), and one run per lever, each config naming the base and adding one thing:
+`mouth` (the grey mouth region of the face crops, grid-s1-levers-mouth.yaml), `critic` (a patch critic's feature
+matching and adversarial terms, grid-s1-levers-critic.yaml). Seed 0, 48 epochs each. Every run is scored on the
+validation clips with speak's inversion against the original recordings, and each lever paired with the base
+clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
+card's lever table: ship_grid_s1.py --levers). Each step resumes (prepare, train, evaluate).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic"}
+KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, required=True, help="grid-s1 (originals)")
+    ap.add_argument("--more", type=Path, required=True, help="grid-s1-more (400 more s1 clips, re-encoded video)")
+    ap.add_argument("--features", type=Path, required=True, help="both corpora prepared at 16 kHz into one folder")
+    ap.add_argument("--runs", type=Path, required=True)
+    ap.add_argument("--levers", default="mouth,critic", help=f"comma-separated, of {', '.join(list(ARMS)[1:])}")
+    ap.add_argument("--jobs", type=int, default=1, help="processes for preparing and the waveform metrics")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per training")
+    args = ap.parse_args()
+
+    from lip2speech.data.features import prepare
+    from lip2speech.evaluation.evaluate import (EvalOptions, corpus_sources, evaluate_run, load_summary,
+                                                read_per_utterance)
+    from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.training.train import train_system
+    from lip2speech.training.train_config import load_train_config
+
+    arms = ["base"] + [a for a in args.levers.split(",") if a]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        ap.error(f"unknown lever {unknown[0]!r} (choose from {', '.join(list(ARMS)[1:])})")
+    for corpus in (args.corpus, args.more):
+        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+    sources = corpus_sources([args.corpus, args.more])
+    opts = EvalOptions(jobs=args.jobs, samples=0).with_speak_inversion()
+    results = {}
+    for arm in arms:
+        cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads})
+        run = train_system(cfg, args.features, args.runs / arm)
+        out = evaluate_run(run, "val", opts, sources=sources)
+        results[arm] = (load_summary(out)["metrics"], {r["key"]: r for r in read_per_utterance(out / "per_utterance.csv")})
+    lines = ["| arm | config | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
+    for arm, (m, _) in results.items():
+        lines.append(f"| {arm} | {ARMS[arm]}.yaml | " + " | ".join(f"{m[k]['mean']:.3f}" for k in KEYS) + " |")
+    base_rows = results["base"][1]
+    lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]
+    for arm in arms[1:]:
+        rows = results[arm][1]
+        keys = sorted(set(rows) & set(base_rows))
+        cells = []
+        for k in KEYS:
+            d = paired_difference([rows[u][k] for u in keys], [base_rows[u][k] for u in keys])
+            cells.append(f"{k} {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
+                         f"({d['wins']}/{d['ties']}/{d['losses']})")
+        lines.append(f"- {arm}: " + "; ".join(cells))
+    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 48 epochs, 160 training clips each."]
+    text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"
+    (args.runs / "levers.md").write_text(text)
+    print("\n" + text + f"\nwritten to {args.runs / 'levers.md'}")
+
+if __name__ == "__main__":
+    main()
