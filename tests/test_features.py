@@ -48,15 +48,24 @@ def test_prepare_sharded_resumable_with_failures(corpus, tmp_path):
     item_path(out, key).write_bytes(b"broken")
     redo = prepare(corpus, out, jobs=1, show_progress=False)
     assert redo.written == [key]
-    victim = sorted((corpus / "s2" / "video").iterdir())[0]
-    backup = victim.read_bytes()
+    victim, other = sorted((corpus / "s2" / "video").iterdir())[:2]
+    backup, other_backup = victim.read_bytes(), other.read_bytes()
     victim.write_bytes(b"not a video")
+    from lip2speech.video.io import read_video, write_video
+
+    frames = read_video(other).frames  # the same length, but noise where the face was: no face in any frame
+    write_video(other, np.random.default_rng(0).integers(0, 256, frames.shape, dtype=np.uint8), 25.0)
     try:
         item_path(out, f"s2/{victim.stem}").unlink()
+        item_path(out, f"s2/{other.stem}").unlink()
         bad = prepare(corpus, out, jobs=1, show_progress=False)
-        assert len(bad.failures) == 1 and victim.stem in bad.failures[0]
+        assert len(bad.failures) == 2 and not bad.written and len(bad.skipped) == 2  # the others are kept
+        assert any(victim.stem in f for f in bad.failures)
+        assert any(other.stem in f and "no face" in f for f in bad.failures)
+        assert sorted(load_manifest(out)) == sorted(set(man) - {f"s2/{victim.stem}", f"s2/{other.stem}"})
     finally:
         victim.write_bytes(backup)
+        other.write_bytes(other_backup)
 
 
 def test_foreign_features_folder(tmp_path):

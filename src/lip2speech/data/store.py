@@ -144,7 +144,8 @@ class FeatureStore:
 
     @property
     def manifest(self) -> dict[str, dict[str, Any]]:
-        """key -> {speaker, frames, aud_frames, path}, merged over all manifest parts (shards); read once."""
+        """key -> {speaker, frames, aud_frames, path}, merged over all manifest parts (shards), of the items whose
+        file is there; read once."""
         if self._manifest is None:
             parts = sorted((self.path / "manifest").glob("part-*.json"))
             if not parts:
@@ -154,6 +155,8 @@ class FeatureStore:
             for p in parts:
                 for e in json.loads(p.read_text())["items"]:
                     items[e["key"]] = e
+            # an item removed since a part was written (a clip that then failed, under other shards) is not listed
+            items = {k: e for k, e in items.items() if (self.path / e["path"]).is_file()}
             self._manifest = dict(sorted(items.items()))
         return self._manifest
 
