@@ -115,6 +115,33 @@ Demo clips shipped with lip2speech (from the test set): {', '.join(clips)}.
 {tables}"""
 
 
+PAIRED = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
+
+
+def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts) -> str:
+    """The card's section comparing the new model with the one it replaces (`previous`: a copy of the shipped
+    weights folder with a config.yaml naming the features), paired clip by clip on the test split with the same
+    inversion; '' when there is no previous model."""
+    from lip2speech.evaluation.evaluate import evaluate_run, read_per_utterance
+    from lip2speech.evaluation.metrics import paired_difference
+
+    if not (previous / "model.ckpt").is_file():
+        return ""
+    old_eval = evaluate_run(previous, "test", opts, corpus=corpus)
+    new = {r["key"]: r for r in read_per_utterance(new_eval / "per_utterance.csv")}
+    old = {r["key"]: r for r in read_per_utterance(old_eval / "per_utterance.csv")}
+    keys = sorted(set(new) & set(old))
+    lines = [f"## Against the grid-s1 it replaces ({len(keys)} test clips, speak's inversion, paired)", "",
+             "| metric | previous | this | this minus previous [95% CI] | wins / ties / losses |", "|---|---|---|---|---|"]
+    for k in PAIRED:
+        a, b = [new[u][k] for u in keys], [old[u][k] for u in keys]
+        d = paired_difference(a, b)
+        lines.append(f"| {METRIC_NAMES.get(k, k)} | {sum(b) / len(b):.3f} | {sum(a) / len(a):.3f} | "
+                     f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | "
+                     f"{d['wins']} / {d['ties']} / {d['losses']} |")
+    return "\n" + "\n".join(lines) + "\n"
+
+
 def train_members(config: str, features: Path, run: Path, members: int, jobs: int) -> None:
     """Train (or resume) the members RUN/seed<i> of packaged config `config`, up to `jobs` side by side, each its
     own `lip2speech train` process on one core; a member that fails stops the shipping with its log named."""
@@ -197,7 +224,13 @@ def main() -> None:
         from lip2speech.evaluation.evaluate import corpus_sources
 
         more_keys = set(corpus_sources(args.more)) & set(split["train"])
-    tables = "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
+    previous = args.run / f"previous-{NAME}"  # the model this one replaces, kept to pair the two on the test clips
+    if not previous.is_dir() and (PACKAGE / "weights" / NAME / "model.ckpt").is_file():
+        shutil.copytree(PACKAGE / "weights" / NAME, previous)
+        shutil.copyfile(runs[0] / "config.yaml", previous / "config.yaml")
+    speak_eval = evaluate_run(ens, "test", opts.with_speak_inversion(), corpus=args.corpus)  # up to date: reused
+    tables = paired_with_previous(speak_eval, previous, args.corpus, opts.with_speak_inversion())
+    tables += "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
                      config, len(more_keys), tables)
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
