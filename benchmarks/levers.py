@@ -2,11 +2,12 @@
 training clips, chosen on 43 validation clips (configs/grid-s1-levers.yaml); grid-s1's 80 test clips never used.
 
     python benchmarks/levers.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
-        --features F16-720 --runs RUNS [--levers mouth,critic] [--jobs 2] [--threads 1]
+        --features F16-720 --runs RUNS [--levers mouth,critic,wider] [--jobs 2] [--threads 1]
 
 Arms: `base` (the recipe as shipped), and one run per lever, each config naming the base and adding one thing:
 `mouth` (the grey mouth region of the face crops, grid-s1-levers-mouth.yaml), `critic` (a patch critic's feature
-matching and adversarial terms, grid-s1-levers-critic.yaml). Seed 0, 48 epochs each. Every run is scored on the
+matching and adversarial terms, grid-s1-levers-critic.yaml), `wider` (GRU 320, conv 384: as wide as two members
+still ship in 25 MB, grid-s1-levers-wider.yaml). Seed 0, 48 epochs each. Every run is scored on the
 validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
 card's lever table: ship_grid_s1.py --levers). Each step resumes (prepare, train, evaluate).
@@ -17,7 +18,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic"}
+ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic",
+        "wider": "grid-s1-levers-wider"}
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -27,7 +29,7 @@ def main() -> None:
     ap.add_argument("--more", type=Path, required=True, help="grid-s1-more (400 more s1 clips, re-encoded video)")
     ap.add_argument("--features", type=Path, required=True, help="both corpora prepared at 16 kHz into one folder")
     ap.add_argument("--runs", type=Path, required=True)
-    ap.add_argument("--levers", default="mouth,critic", help=f"comma-separated, of {', '.join(list(ARMS)[1:])}")
+    ap.add_argument("--levers", default="mouth,critic,wider", help=f"comma-separated, of {', '.join(list(ARMS)[1:])}")
     ap.add_argument("--jobs", type=int, default=1, help="processes for preparing and the waveform metrics")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per training")
     args = ap.parse_args()
