@@ -69,7 +69,10 @@ def main() -> None:
             cells.append(f"{k} {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
                          f"({d['wins']}/{d['ties']}/{d['losses']})")
         lines.append(f"- {arm}: " + "; ".join(cells))
-    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 48 epochs, 160 training clips each."]
+    cmd = (f"python benchmarks/levers.py --corpus {args.corpus} --more {args.more} --features {args.features} "
+           f"--runs {args.runs} --levers {','.join(arms[1:])}")
+    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 48 epochs, 160 training clips each. "
+              f"Made with `{cmd}`."]
     text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"
     (args.runs / "levers.md").write_text(text)
     print("\n" + text + f"\nwritten to {args.runs / 'levers.md'}")

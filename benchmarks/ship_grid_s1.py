@@ -5,8 +5,9 @@
 
 Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
 into one features folder; train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
-with --jobs 2): gu2s with configs/grid-s1-720.yaml (the shipped recipe on every clip but grid-s1's 80 test
-clips: its 320 other originals and the 400 re-encoded ones), seed 0 and seed 1 on the same split; export the
+with --jobs 2): gu2s with configs/grid-s1-v2.yaml (the shipped recipe with the grey mouth region, on every clip
+but grid-s1's 80 test clips: its 320 other originals and the 400 re-encoded ones; --config picks another recipe),
+seed 0 and seed 1 on the same split; export the
 model that averages them into RUN/grid-s1; evaluate it on the 80 test clips (originals) with every metric against
 the original recordings (with speak's inversion and with evaluate's default one), each member alone with speak's
 inversion, and corr2 on the training clips; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json,
@@ -178,6 +179,8 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--members", type=int, default=2, help="models averaged, seeds 0 .. members-1 (2)")
+    ap.add_argument("--config", default=None,
+                    help="packaged recipe (grid-s1-v2 with --more: the 720 clips and the mouth region; else grid-s1)")
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
     args = ap.parse_args()
 
@@ -188,7 +191,7 @@ def main() -> None:
     from lip2speech.training.train import train_system
     from lip2speech.training.train_config import load_train_config
 
-    config = "grid-s1-720" if args.more else NAME
+    config = args.config or ("grid-s1-v2" if args.more else NAME)
     for corpus in [args.corpus] + ([args.more] if args.more else []):
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     import csv
@@ -217,6 +220,7 @@ def main() -> None:
     clips = split["test"][:CLIPS]
     cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus}" + (f" --more {args.more}" if args.more else "")
            + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
+           + (f" --config {args.config}" if args.config else "")
            + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
     params = int(load_checkpoint(ens / "model.ckpt")["lip2speech"]["params"])  # export_model's sum over members
     more_keys = set()
