@@ -169,6 +169,28 @@ def train_members(config: str, features: Path, run: Path, members: int, jobs: in
             log.close()
 
 
+def record_mouth_width(features: Path, keys: list[str], out_dir: Path) -> float:
+    """Write out_dir's framing file: the median over the training clips `keys` of each clip's median mouth box
+    width (px, video px as prepared), the scale `speak` brings other footage to; returns it."""
+    import numpy as np
+
+    from lip2speech.data.store import read_fields
+    from lip2speech.lips.framing import median_mouth_width, write_mouth_width
+
+    fields = ("lips_mouth_boxes", "lips_valid")
+    widths = []
+    for key in keys:
+        z = read_fields(features / "items" / f"{key}.npz", fields)
+        widths.append(median_mouth_width(z["lips_mouth_boxes"], z["lips_valid"]))
+    widths = np.array([w for w in widths if np.isfinite(w)])
+    low, high = np.percentile(widths, [5, 95])
+    width = float(np.median(widths))
+    write_mouth_width(out_dir, width, measured_on=(
+        f"grid-s1's {len(keys)} training clips (lips at video px): median of the clips' median mouth box "
+        f"widths (5-95%: {low:.0f}-{high:.0f} px)"), command="benchmarks/ship_grid_s1.py: record_mouth_width")
+    return width
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, required=True, help="grid-s1 (400 originals; its test clips are scored)")
@@ -244,6 +266,7 @@ def main() -> None:
              "command": cmd, "commit": commit(), "demo_clips": [c.split("/")[1] for c in clips],
              "config": config, "reencoded_training_clips": sorted(more_keys)}
     out = export_model(runs, PACKAGE / "weights" / NAME, text, extra)
+    record_mouth_width(args.features, split["train"], out.parent)
     clip_dir = PACKAGE / "demo_clips"
     clip_dir.mkdir(exist_ok=True)
     for old in clip_dir.glob("*.mpg"):
