@@ -208,6 +208,17 @@ def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
     spec = rec.predict_spectrogram(item)
     assert spec.shape == item["aud"].shape and np.isfinite(spec).all()
 
+    from lip2speech.training.shipped import export_model  # two such members average into one shipped model
+
+    other = train_system(load_train_config(None, {**TINY, "max_epochs": 1, "seed": 1, "split_seed": 0, "model": {
+        **TINY["model"], "use_mouth": True}}), root / "feats", root / "run1", show_progress=False)
+    export_model([run, other], root / "ens", "# card\n")
+    (root / "ens" / "config.yaml").write_text((run / "config.yaml").read_text())
+    ens = load_run(root / "ens")
+    assert ens.net.use_mouth and [m.use_mouth for m in ens.net.members] == [True, True]
+    both = ens.predict_spectrogram(item)
+    assert both.shape == spec.shape and np.isfinite(both).all() and not np.allclose(both, spec)
+
 
 @pytest.fixture(scope="module")
 def gu2s_run(tmp_path_factory):
