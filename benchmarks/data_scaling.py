@@ -6,7 +6,8 @@ real s1 clips, every point scored on grid-s1's same 80 held-out original test cl
 
 160 and 320 train on the grid-s1 clips (F16: grid-s1 prepared at 16 kHz; 160 a seeded draw of the 320); 720 adds
 the 400 re-encoded grid-s1-more clips (F16-720: both corpora prepared into one folder). The test clips are the
-originals of grid-s1's split.json in every point. Each step resumes (prepare, train, evaluate).
+originals of grid-s1's split.json in every point. Each step resumes (prepare, train, evaluate). The table
+is printed and written to RUNS/scaling.md (the card's data-scaling table: ship_grid_s1.py --scaling).
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ def main() -> None:
                            args.runs / f"s1-{n}")
         m = load_summary(evaluate_run(run, "test", opts, corpus=args.corpus))["metrics"]
         rows.append((n, m))
-    print("\n| training clips | " + " | ".join(KEYS) + " |\n|---|" + "---|" * len(KEYS))
-    for n, m in rows:
-        print(f"| {n} | " + " | ".join(f"{m[k]['mean']:.3f} [{m[k]['ci_low']:.3f}, {m[k]['ci_high']:.3f}]"
-                                      for k in KEYS) + " |")
-    print(f"\n80 test clips of grid-s1 (originals), speak's inversion; seed 0, 48 epochs each.")
-
+    lines = ["| training clips | " + " | ".join(KEYS) + " |", "|---|" + "---|" * len(KEYS)]
+    lines += [f"| {n} | " + " | ".join(f"{m[k]['mean']:.3f} [{m[k]['ci_low']:.3f}, {m[k]['ci_high']:.3f}]"
+                                      for k in KEYS) + " |" for n, m in rows]
+    cmd = (f"python benchmarks/data_scaling.py --corpus {args.corpus} --more {args.more} --features {args.features} "
+           f"--features-more {args.features_more} --runs {args.runs} --points {args.points}")
+    text = ("## Data scaling (grid-s1's recipe, one member each)\n\n" + "\n".join(lines) + "\n\n80 test clips of "
+            f"grid-s1 (originals), speak's inversion; seed 0, 48 epochs each. Made with `{cmd}`.\n")
+    (args.runs / "scaling.md").write_text(text)  # the card's data-scaling table: ship_grid_s1.py --scaling
+    print("\n" + text + f"\nwritten to {args.runs / 'scaling.md'}")
 
 if __name__ == "__main__":
     main()
