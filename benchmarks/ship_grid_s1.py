@@ -69,10 +69,11 @@ def data_text(n_train: int, n_more: int) -> str:
 
 def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dict], params: int,
               cmd: str, rev: str, clips: list[str], config: str = "grid-s1", n_more: int = 0,
-              tables: str = "") -> str:
+              tables: str = "", mouth: bool = False) -> str:
     """The model card (Markdown): test scores with speak's inversion and with evaluate's default one, and each
     member's alone (`members`: seed, epochs, seconds, speak-inversion test summary); `tables` (Markdown) after."""
     m, ms = summary["metrics"], speak["metrics"]
+    inputs = " and the grey mouth region of the face crop (32x48)" if mouth else ""
     rows = "\n".join(f"| {METRIC_NAMES[k]} | {_cell(ms, k)} | {_cell(m, k)} | {m[k]['n']} |"
                      for k in METRIC_NAMES if k in m and m[k].get("n"))
     keys = [k for k in METRIC_NAMES if k in ms and ms[k].get("n")]
@@ -88,7 +89,7 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
 - **Data**: {data_text(n_train, n_more)}
 - **Model**: the average of {len(members)} gu2s models trained alike from seeds {seeds}
   (spectrograms averaged in the compressed domain, word probabilities averaged), {params:,} parameters in all,
-  shipped in float16; inputs Gabor pictures (40x80) and the seven Gabor features per frame; output 128-channel
+  shipped in float16; inputs Gabor pictures (40x80), the seven Gabor features{inputs} per frame; output 128-channel
   auditory spectrogram at 8 ms (16 kHz NSL model); a CTC read-out of the 51 GRID words (the words read from the
   lips). Scored below twice: with `speak`'s inversion (1 conjugate-gradient iteration from a harmonic start at
   90 Hz: what users hear; `evaluate --speak-inversion`) and with `evaluate`'s default (20 L-BFGS iterations from
@@ -244,7 +245,8 @@ def main() -> None:
            + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
            + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
-    params = int(load_checkpoint(ens / "model.ckpt")["lip2speech"]["params"])  # export_model's sum over members
+    meta = load_checkpoint(ens / "model.ckpt")["lip2speech"]
+    params = int(meta["params"])  # export_model's sum over members
     more_keys = set()
     if args.more:
         from lip2speech.evaluation.evaluate import corpus_sources
@@ -258,7 +260,7 @@ def main() -> None:
     tables = paired_with_previous(speak_eval, previous, args.corpus, opts.with_speak_inversion())
     tables += "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
-                     config, len(more_keys), tables)
+                     config, len(more_keys), tables, bool(meta["model_kwargs"].get("use_mouth")))
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
              "member_scores": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
