@@ -7,8 +7,9 @@ training clips, chosen on 43 validation clips (configs/grid-s1-levers.yaml); gri
 Arms: `base` (the recipe as shipped), and one run per lever, each config naming the base and adding one thing:
 `mouth` (the grey mouth region of the face crops, grid-s1-levers-mouth.yaml), `critic` (a patch critic's feature
 matching and adversarial terms, grid-s1-levers-critic.yaml), `wider` (GRU 320, conv 384: as wide as two members
-still ship in 25 MB, grid-s1-levers-wider.yaml). Seed 0, 48 epochs each. Every run is scored on the
-validation clips with speak's inversion against the original recordings, and each lever paired with the base
+still ship in 25 MB, grid-s1-levers-wider.yaml), `longer` (96 epochs, grid-s1-levers-longer.yaml) and
+`mouth-longer` (both, grid-s1-levers-mouth-longer.yaml). Seed 0, 48 epochs each unless named. Every run is scored
+on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
 card's lever table: ship_grid_s1.py --levers). Each step resumes (prepare, train, evaluate).
 """
@@ -19,7 +20,8 @@ import argparse
 from pathlib import Path
 
 ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic",
-        "wider": "grid-s1-levers-wider"}
+        "wider": "grid-s1-levers-wider", "longer": "grid-s1-levers-longer",
+        "mouth-longer": "grid-s1-levers-mouth-longer"}
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -71,7 +73,8 @@ def main() -> None:
         lines.append(f"- {arm}: " + "; ".join(cells))
     cmd = (f"python benchmarks/levers.py --corpus {args.corpus} --more {args.more} --features {args.features} "
            f"--runs {args.runs} --levers {','.join(arms[1:])}")
-    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 48 epochs, 160 training clips each. "
+    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 160 training clips each, 48 epochs "
+              "(96 for the longer arms). "
               f"Made with `{cmd}`."]
     text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"
     (args.runs / "levers.md").write_text(text)
