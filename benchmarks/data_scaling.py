@@ -58,5 +58,6 @@ def main() -> None:
     (args.runs / "scaling.md").write_text(text)  # the card's data-scaling table: ship_grid_s1.py --scaling
     print("\n" + text + f"\nwritten to {args.runs / 'scaling.md'}")
 
+
 if __name__ == "__main__":
     main()

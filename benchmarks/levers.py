@@ -51,9 +51,10 @@ def main() -> None:
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     sources = corpus_sources([args.corpus, args.more])
     opts = EvalOptions(jobs=args.jobs, samples=0).with_speak_inversion()
-    results = {}
+    results, cfgs = {}, {}
     for arm in arms:
         cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads})
+        cfgs[arm] = cfg
         run = train_system(cfg, args.features, args.runs / arm)
         out = evaluate_run(run, "val", opts, sources=sources)
         results[arm] = (load_summary(out)["metrics"], {r["key"]: r for r in read_per_utterance(out / "per_utterance.csv")})
@@ -73,9 +74,14 @@ def main() -> None:
         lines.append(f"- {arm}: " + "; ".join(cells))
     cmd = (f"python benchmarks/levers.py --corpus {args.corpus} --more {args.more} --features {args.features} "
            f"--runs {args.runs} --levers {','.join(arms[1:])}")
-    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, 160 training clips each, 48 epochs "
-              "(96 for the longer arms). "
-              f"Made with `{cmd}`."]
+    base = cfgs["base"]
+    other = {}  # epochs other than the base's -> the arms trained that long
+    for arm in arms:
+        if cfgs[arm].max_epochs != base.max_epochs:
+            other.setdefault(cfgs[arm].max_epochs, []).append(arm)
+    epoch_text = f"{base.max_epochs} epochs" + "".join(f" ({n} for {', '.join(a)})" for n, a in other.items())
+    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, {base.train_clips} training clips "
+              f"each, {epoch_text}. Made with `{cmd}`."]
     text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"
     (args.runs / "levers.md").write_text(text)
     print("\n" + text + f"\nwritten to {args.runs / 'levers.md'}")

@@ -175,15 +175,10 @@ def record_mouth_width(features: Path, keys: list[str], out_dir: Path) -> float:
     width (px, video px as prepared), the scale `speak` brings other footage to; returns it."""
     import numpy as np
 
-    from lip2speech.data.store import read_fields
-    from lip2speech.lips.framing import median_mouth_width, write_mouth_width
+    from lip2speech.data.mouth_scale import item_mouth_widths
+    from lip2speech.lips.framing import write_mouth_width
 
-    fields = ("lips_mouth_boxes", "lips_valid")
-    widths = []
-    for key in keys:
-        z = read_fields(features / "items" / f"{key}.npz", fields)
-        widths.append(median_mouth_width(z["lips_mouth_boxes"], z["lips_valid"]))
-    widths = np.array([w for w in widths if np.isfinite(w)])
+    widths = item_mouth_widths(features / "items" / f"{key}.npz" for key in keys)
     low, high = np.percentile(widths, [5, 95])
     width = float(np.median(widths))
     write_mouth_width(out_dir, width, measured_on=(

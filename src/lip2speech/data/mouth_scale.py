@@ -3,6 +3,7 @@ trained at another."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +12,24 @@ from ..lips.framing import median_mouth_width, read_mouth_width
 from .store import read_fields
 
 
+def item_mouth_widths(paths: Iterable[str | Path]) -> np.ndarray:
+    """Each item file's median mouth box width (px, the scale it was prepared at); items without a face left out."""
+    widths = []
+    for path in paths:
+        z = read_fields(path, ("lips_mouth_boxes", "lips_valid"))
+        widths.append(median_mouth_width(z["lips_mouth_boxes"], z["lips_valid"]))
+    widths = np.asarray(widths, np.float64)
+    return widths[np.isfinite(widths)]
+
+
 def features_mouth_width(features_dir: str | Path, sample: int = 20) -> float | None:
     """The mouth width (px) a features folder's lips are at: the recorded one, else the median mouth box of up to
     `sample` of its items (video px); None when it has neither."""
     recorded = read_mouth_width(features_dir)
     if recorded is not None:
         return recorded
-    widths = []
-    for path in sorted((Path(features_dir) / "items").rglob("*.npz"))[:sample]:
-        z = read_fields(path, ("lips_mouth_boxes", "lips_valid"))
-        widths.append(median_mouth_width(z["lips_mouth_boxes"], z["lips_valid"]))
-    widths = [w for w in widths if np.isfinite(w)]
-    return float(np.median(widths)) if widths else None
+    widths = item_mouth_widths(sorted((Path(features_dir) / "items").rglob("*.npz"))[:sample])
+    return float(np.median(widths)) if widths.size else None
 
 
 def features_scale_warning(model_width: float | None, features_dir: str | Path, slack: float = 0.1) -> str | None:
