@@ -170,21 +170,18 @@ def train_members(config: str, features: Path, run: Path, members: int, jobs: in
             log.close()
 
 
-def record_mouth_width(features: Path, keys: list[str], out_dir: Path) -> float:
-    """Write out_dir's framing file: the median over the training clips `keys` of each clip's median mouth box
-    width (px, video px as prepared), the scale `speak` brings other footage to; returns it."""
+def training_mouth_framing(features: Path, keys: list[str]) -> dict:
+    """The shipped model's framing record (export_model's `framing`): the median over the training clips `keys` of
+    each clip's median mouth box width (px, video px as prepared), the scale `speak` brings other footage to."""
     import numpy as np
 
     from lip2speech.data.mouth_scale import item_mouth_widths
-    from lip2speech.lips.framing import write_mouth_width
 
     widths = item_mouth_widths(features / "items" / f"{key}.npz" for key in keys)
     low, high = np.percentile(widths, [5, 95])
-    width = float(np.median(widths))
-    write_mouth_width(out_dir, width, measured_on=(
+    return {"mouth_width": float(np.median(widths)), "measured_on": (
         f"grid-s1's {len(keys)} training clips (lips at video px): median of the clips' median mouth box "
-        f"widths (5-95%: {low:.0f}-{high:.0f} px)"), command="benchmarks/ship_grid_s1.py: record_mouth_width")
-    return width
+        f"widths (5-95%: {low:.0f}-{high:.0f} px)"), "command": "benchmarks/ship_grid_s1.py: training_mouth_framing"}
 
 
 def main() -> None:
@@ -262,8 +259,8 @@ def main() -> None:
                                 "test_speak_inversion": dict(mb["speak"]["metrics"])} for mb in members],
              "command": cmd, "commit": commit(), "demo_clips": [c.split("/")[1] for c in clips],
              "config": config, "reencoded_training_clips": sorted(more_keys)}
-    out = export_model(runs, PACKAGE / "weights" / NAME, text, extra)
-    record_mouth_width(args.features, split["train"], out.parent)
+    out = export_model(runs, PACKAGE / "weights" / NAME, text, extra,
+                       framing=training_mouth_framing(args.features, split["train"]))
     clip_dir = PACKAGE / "demo_clips"
     clip_dir.mkdir(exist_ok=True)
     for old in clip_dir.glob("*.mpg"):

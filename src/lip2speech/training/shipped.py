@@ -48,10 +48,12 @@ def card(name: str) -> str:
 
 
 def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Path, card_text: str,
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, framing: dict[str, Any] | None = None) -> Path:
     """Write a shippable copy of one finished run, or of several runs of one whole-utterance recipe as one model
-    that averages them: weights in float16 (what rebuilds the model kept), the split, the card and card.json
-    (`extra`: scores, command, commit); returns out_dir/model.ckpt."""
+    that averages them: weights in float16 (what rebuilds the model kept), the split, the card, card.json
+    (`extra`: scores, command, commit) and the framing file: `framing` ({"mouth_width": px, notes...}) when given,
+    else the mouth width the first run's lips were made at, else none (an older one in out_dir is removed);
+    returns out_dir/model.ckpt."""
     from .run_folder import load_checkpoint
 
     runs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(r) for r in run_dirs]
@@ -80,9 +82,12 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     else:  # the members' nets only (what the ensemble rebuilds), under net.members.<i>.
         state = {f"net.members.{i}.{k[len('net.'):]}": half(v) for i, ck in enumerate(ckpts)
                  for k, v in ck["state_dict"].items() if k.startswith("net.")}
-    from ..lips.framing import model_mouth_width, write_mouth_width
+    from ..lips.framing import FRAMING_FILE, model_mouth_width, write_mouth_width
 
-    width = model_mouth_width(runs[0], meta.get("config", {}))  # the scale its lips were made at travels with it
+    if framing is None:  # the scale its lips were made at travels with it
+        framing = {"mouth_width": model_mouth_width(runs[0], meta.get("config", {}))}
+    framing = dict(framing)
+    width = framing.pop("mouth_width", None)
     meta["config"] = {k: v for k, v in meta.get("config", {}).items() if k != "features"}
     out_dir = Path(out_dir)
     out = out_dir / "model.ckpt"
@@ -93,7 +98,9 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
         write_json(out_dir / "split.json", splits[0])
     write_text(out_dir / "card.md", card_text)
     if width is not None:
-        write_mouth_width(out_dir, width)
+        write_mouth_width(out_dir, width, **framing)
+    else:  # video px: a framing file left by an earlier export would tell speak another scale
+        (out_dir / FRAMING_FILE).unlink(missing_ok=True)
     write_json(out_dir / "card.json", {"system": meta["system"], "fs": meta["feature_config"]["fs"],
                                         "members": len(runs), **(extra or {})})
     return out
