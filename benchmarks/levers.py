@@ -8,7 +8,9 @@ Arms: `base` (the recipe as shipped), and one run per lever, each config naming 
 `mouth` (the grey mouth region of the face crops, grid-s1-levers-mouth.yaml), `critic` (a patch critic's feature
 matching and adversarial terms, grid-s1-levers-critic.yaml), `wider` (GRU 320, conv 384: as wide as two members
 still ship in 25 MB, grid-s1-levers-wider.yaml), `longer` (96 epochs, grid-s1-levers-longer.yaml) and
-`mouth-longer` (both, grid-s1-levers-mouth-longer.yaml). Seed 0, 48 epochs each unless named. Every run is scored
+`mouth-longer` (both, grid-s1-levers-mouth-longer.yaml), and `mouth-again` (a second one-cycle schedule of 48
+epochs from the weights the `mouth` arm ended with: a warm restart, ship_grid_s1.py --cycles 2). Seed 0, 48 epochs
+each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
 card's lever table: ship_grid_s1.py --levers). Each step resumes (prepare, train, evaluate).
@@ -21,7 +23,8 @@ from pathlib import Path
 
 ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic",
         "wider": "grid-s1-levers-wider", "longer": "grid-s1-levers-longer",
-        "mouth-longer": "grid-s1-levers-mouth-longer"}
+        "mouth-longer": "grid-s1-levers-mouth-longer", "mouth-again": "grid-s1-levers-mouth"}
+FROM = {"mouth-again": "mouth"}  # arm -> the arm whose trained weights it starts from (init_from)
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -47,13 +50,17 @@ def main() -> None:
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         ap.error(f"unknown lever {unknown[0]!r} (choose from {', '.join(list(ARMS)[1:])})")
+    missing = [a for a in arms if a in FROM and (FROM[a] not in arms or arms.index(FROM[a]) > arms.index(a))]
+    if missing:
+        ap.error(f"lever {missing[0]!r} starts from arm {FROM[missing[0]]!r}: list that one before it")
     for corpus in (args.corpus, args.more):
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     sources = corpus_sources([args.corpus, args.more])
     opts = EvalOptions(jobs=args.jobs, samples=0).with_speak_inversion()
     results, cfgs = {}, {}
     for arm in arms:
-        cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads})
+        start = {"init_from": str(args.runs / FROM[arm])} if arm in FROM else {}
+        cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads, **start})
         cfgs[arm] = cfg
         run = train_system(cfg, args.features, args.runs / arm)
         out = evaluate_run(run, "val", opts, sources=sources)
@@ -62,16 +69,21 @@ def main() -> None:
     for arm, (m, _) in results.items():
         lines.append(f"| {arm} | {ARMS[arm]}.yaml | " + " | ".join(f"{m[k]['mean']:.3f}" for k in KEYS) + " |")
     base_rows = results["base"][1]
-    lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]
-    for arm in arms[1:]:
-        rows = results[arm][1]
-        keys = sorted(set(rows) & set(base_rows))
+
+    def paired(arm: str, against: str) -> str:
+        rows, other_rows = results[arm][1], results[against][1]
+        keys = sorted(set(rows) & set(other_rows))
         cells = []
         for k in KEYS:
-            d = paired_difference([rows[u][k] for u in keys], [base_rows[u][k] for u in keys])
+            d = paired_difference([rows[u][k] for u in keys], [other_rows[u][k] for u in keys])
             cells.append(f"{k} {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
                          f"({d['wins']}/{d['ties']}/{d['losses']})")
-        lines.append(f"- {arm}: " + "; ".join(cells))
+        return "; ".join(cells)
+
+    lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]
+    lines += [f"- {arm}: {paired(arm, 'base')}" for arm in arms[1:]]
+    lines += [f"- {arm} minus {FROM[arm]} (what the second cycle adds): {paired(arm, FROM[arm])}"
+              for arm in arms if arm in FROM]
     cmd = (f"python benchmarks/levers.py --corpus {args.corpus} --more {args.more} --features {args.features} "
            f"--runs {args.runs} --levers {','.join(arms[1:])}")
     base = cfgs["base"]
@@ -80,6 +92,8 @@ def main() -> None:
         if cfgs[arm].max_epochs != base.max_epochs:
             other.setdefault(cfgs[arm].max_epochs, []).append(arm)
     epoch_text = f"{base.max_epochs} epochs" + "".join(f" ({n} for {', '.join(a)})" for n, a in other.items())
+    epoch_text += "".join(f"; {arm}: {cfgs[arm].max_epochs} more from {FROM[arm]}'s weights" for arm in arms
+                          if arm in FROM)
     lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, {base.train_clips} training clips "
               f"each, {epoch_text}. Made with `{cmd}`."]
     text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"

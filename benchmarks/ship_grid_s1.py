@@ -1,7 +1,7 @@
 """Train, evaluate and ship the grid-s1 model: gu2s on real GRID s1 clips (16 kHz audio path).
 
     python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
-        --features F16-720 --run RUN --jobs 2 [--levers LEVERS.md] [--scaling SCALING.md]
+        --features F16-720 --run RUN --jobs 2 [--cycles 2] [--levers LEVERS.md] [--scaling SCALING.md]
 
 Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
 into one features folder; train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
@@ -13,7 +13,10 @@ the original recordings (with speak's inversion and with evaluate's default one)
 inversion, and corr2 on the training clips; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json,
 card.md, card.json) and copy two test clips into src/lip2speech/demo_clips/ for `lip2speech demo`. The card
 includes the lever table (benchmarks/levers.py) and the data-scaling table when their files are given.
-Without --more, it ships the first recipe (configs/grid-s1.yaml, 320 training clips).
+Without --more, it ships the first recipe (configs/grid-s1.yaml, 320 training clips). With --cycles N, each member
+trains N one-cycle schedules in turn, each starting from the weights the one before ended with (a warm restart:
+`init_from`, a fresh optimiser and schedule): cycle 1 in RUN/seed<i>, cycle c in RUN/cycle<c>/seed<i>; the last
+cycle's members ship.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dic
     member_rows = "\n".join(f"| seed {mb['seed']} alone | " + " | ".join(f"{mb['speak']['metrics'][k]['mean']:.3f}"
                                                                         for k in keys) + " |" for mb in members)
     minutes = ", ".join(f"{mb['seconds'] / 60:.0f}" for mb in members)
+    cycles = members[0].get("cycles", 1)
+    schedule = (f"in {cycles} one-cycle schedules of {members[0]['epochs'] // cycles} epochs, each from the weights "
+                f"the one before ended with (a warm restart)" if cycles > 1 else "one one-cycle schedule")
     n_train = train_summary["metrics"]["corr2"]["n"]
     seeds = ", ".join(str(mb["seed"]) for mb in members)
     return f"""# {NAME}: gu2s trained on real GRID speaker s1
@@ -94,8 +100,8 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
   lips). Scored below twice: with `speak`'s inversion (1 conjugate-gradient iteration from a harmonic start at
   90 Hz: what users hear; `evaluate --speak-inversion`) and with `evaluate`'s default (20 L-BFGS iterations from
   the sine start, the inversion the published systems are scored with).
-- **Training**: {members[0]['epochs']} epochs each ({minutes} min, the members side by side, one CPU core each;
-  configs/{config}.yaml).
+- **Training**: {members[0]['epochs']} epochs each, {schedule} ({minutes} min, the members side by side, one CPU
+  core each; configs/{config}.yaml).
 - **Command**: `{cmd}`
 - **Commit**: {rev}
 - **Speaker-dependent**: trained on one speaker; on other speakers expect much lower scores.
@@ -144,26 +150,40 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts) -> 
     return "\n" + "\n".join(lines) + "\n"
 
 
-def train_members(config: str, features: Path, run: Path, members: int, jobs: int) -> None:
-    """Train (or resume) the members RUN/seed<i> of packaged config `config`, up to `jobs` side by side, each its
-    own `lip2speech train` process on one core; a member that fails stops the shipping with its log named."""
+def member_dir(run: Path, cycle: int, seed: int) -> Path:
+    """The run folder of member `seed` after one-cycle schedule `cycle` (1-based): RUN/seed<i>, RUN/cycle<c>/seed<i>."""
+    return (run if cycle == 1 else run / f"cycle{cycle}") / f"seed{seed}"
+
+
+def member_overrides(run: Path, cycle: int, seed: int) -> dict:
+    """The TrainConfig overrides of one member and cycle: its seed, and from cycle 2 on the weights to start from."""
+    return {"seed": seed, **({"init_from": str(member_dir(run, cycle - 1, seed))} if cycle > 1 else {})}
+
+
+def train_members(config: str, features: Path, run: Path, members: int, jobs: int, cycle: int = 1) -> None:
+    """Train (or resume) the members of packaged config `config` for one-cycle schedule `cycle` (member_dir), up
+    to `jobs` side by side, each its own `lip2speech train` process on one core; a member that fails stops the
+    shipping with its log named."""
+    import yaml
+
     from lip2speech.training.run_folder import is_finished
     from lip2speech.training.train_config import CONFIG_DIR
 
-    todo = [seed for seed in range(members) if not is_finished(run / f"seed{seed}")]
+    todo = [seed for seed in range(members) if not is_finished(member_dir(run, cycle, seed))]
     while todo:
         batch, todo = todo[:max(1, jobs)], todo[max(1, jobs):]
         procs = []
         for seed in batch:
-            out = run / f"seed{seed}"
+            out = member_dir(run, cycle, seed)
             out.mkdir(parents=True, exist_ok=True)
-            cfg = run / f"seed{seed}.yaml"  # the packaged config with this member's seed
-            cfg.write_text(f"base: {CONFIG_DIR / (config + '.yaml')}\nseed: {seed}\n")
-            log = (run / f"seed{seed}.log").open("w")
+            cfg = out.parent / f"seed{seed}.yaml"  # the packaged config with this member's seed (and start)
+            cfg.write_text(yaml.safe_dump({"base": str(CONFIG_DIR / (config + ".yaml")),
+                                           **member_overrides(run, cycle, seed)}, sort_keys=False))
+            log = (out.parent / f"seed{seed}.log").open("w")
             procs.append((seed, log, subprocess.Popen(
                 [sys.executable, "-m", "lip2speech", "train", "--system", "gu2s", "-f", str(features), "-o", str(out),
                  "-c", str(cfg), "--threads", "1"], stdout=log, stderr=subprocess.STDOUT)))
-            print(f"training seed {seed} -> {out} (log: {log.name})", flush=True)
+            print(f"training seed {seed}, cycle {cycle} -> {out} (log: {log.name})", flush=True)
         for seed, log, proc in procs:
             if proc.wait() != 0:
                 raise SystemExit(f"training seed {seed} failed: see {log.name}")
@@ -194,6 +214,8 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--members", type=int, default=2, help="models averaged, seeds 0 .. members-1 (2)")
+    ap.add_argument("--cycles", type=int, default=1,
+                    help="one-cycle schedules per member, each from the last one's weights (1)")
     ap.add_argument("--config", default=None,
                     help="packaged recipe (grid-s1-v2 with --more: the 720 clips and the mouth region; else grid-s1)")
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
@@ -211,18 +233,23 @@ def main() -> None:
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     import csv
 
-    train_members(config, args.features, args.run, args.members, args.jobs)
+    if args.cycles < 1:
+        ap.error("--cycles must be 1 or more")
+    for cycle in range(1, args.cycles + 1):
+        train_members(config, args.features, args.run, args.members, args.jobs, cycle)
     members = []
     for seed in range(args.members):
-        run = train_system(load_train_config(config, {"system": "gu2s", "seed": seed}), args.features,
-                           args.run / f"seed{seed}")  # finished above: reused as it is
-        summary = json.loads((run / "summary.json").read_text())
-        print(f"trained seed {seed}: {summary['epochs']} epochs", flush=True)
-        rows = list(csv.DictReader((run / "metrics.csv").open()))
-        members.append({"seed": seed, "run": run, "epochs": summary["epochs"],
-                        "seconds": sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))})
+        epochs, seconds = 0, 0.0
+        for cycle in range(1, args.cycles + 1):
+            run = train_system(load_train_config(config, {"system": "gu2s", **member_overrides(args.run, cycle, seed)}),
+                               args.features, member_dir(args.run, cycle, seed))  # finished above: reused as it is
+            epochs += json.loads((run / "summary.json").read_text())["epochs"]
+            rows = list(csv.DictReader((run / "metrics.csv").open()))
+            seconds += sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))
+        print(f"trained seed {seed}: {epochs} epochs in {args.cycles} cycle(s)", flush=True)
+        members.append({"seed": seed, "run": run, "epochs": epochs, "cycles": args.cycles, "seconds": seconds})
     runs = [mb["run"] for mb in members]
-    ens = args.run / NAME  # the averaged model as a run folder, to evaluate it before it ships
+    ens = runs[0].parent / NAME  # the averaged model as a run folder (beside its members), evaluated before it ships
     export_model(runs, ens, f"# {NAME} (not shipped yet)\n")
     shutil.copyfile(runs[0] / "config.yaml", ens / "config.yaml")  # where its features are
     opts = EvalOptions(waveform_utterances=args.eval_utterances, jobs=args.jobs, samples=2)
@@ -236,6 +263,7 @@ def main() -> None:
     cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus}" + (f" --more {args.more}" if args.more else "")
            + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
+           + (f" --cycles {args.cycles}" if args.cycles > 1 else "")
            + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
     meta = load_checkpoint(ens / "model.ckpt")["lip2speech"]
     params = int(meta["params"])  # export_model's sum over members
