@@ -27,7 +27,7 @@ def base_checkpoint(base: str | Path) -> tuple[Path, dict[str, Any]]:
 def init_weights(source: str | Path, stats: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The base model of `source` to fine-tune: (its net, one gu2s or the ensemble of its members, in float32 and
     in training mode; its meta with the per-speaker stats merged with `stats` (kind -> NormStats; the new
-    speakers' values win))."""
+    speakers' values win), the speakers it was trained on and its own speaker (an adapted model's, or None))."""
     from ..data import lip_inputs as LI
     from ..models.weights import load_utterance_net
 
@@ -42,4 +42,6 @@ def init_weights(source: str | Path, stats: Mapping[str, Any]) -> tuple[Any, dic
             base.per_speaker.update(stats[kind].per_speaker)
         merged[kind] = base
     return net, {"model_kwargs": dict(meta["model_kwargs"]), "members": int(meta.get("members", 1)),
-                 "stats": merged, "feature_config": meta.get("feature_config")}
+                 "stats": merged, "feature_config": meta.get("feature_config"),
+                 "speakers": sorted(meta["stats"].get("gp", {}).get("per_speaker", {})),
+                 "speaker": meta.get("speaker")}

@@ -122,8 +122,13 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
             raise Lip2SpeechError(f"{cfg.init_from} reads {model_kwargs.get('height')}x{model_kwargs.get('width')} "
                                   f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
         mouth = bool(model_kwargs.get("use_mouth", False))
-        meta.update(members=known["members"], init_from=cfg.init_from,
-                    speaker=sorted({manifest[k]["speaker"] for k in split["train"]})[0])
+        meta.update(members=known["members"], init_from=cfg.init_from)
+        # the model's own speaker, what speak normalises unnamed footage by: the first speaker new to the base model
+        # (`lip2speech adapt`), else the base's own; more training on the base's speakers leaves unnamed footage
+        # normalised by itself, as the base did
+        new = sorted({manifest[k]["speaker"] for k in split["train"]} - set(known["speakers"]))
+        if new or known["speaker"]:
+            meta["speaker"] = new[0] if new else known["speaker"]
     lips_from = SP.derangement(split["train"], cfg.seed) if cfg.shuffle_lips else None
     train_ds = UtteranceDataset(split["train"], load, stats, augment=cfg.augment, seed=cfg.seed,
                                 cache_size=cfg.cache_utterances, lips_from=lips_from, time_mask=cfg.time_mask,
