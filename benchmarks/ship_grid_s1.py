@@ -84,8 +84,8 @@ def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dic
                                                                         for k in keys) + " |" for mb in members)
     minutes = ", ".join(f"{mb['seconds'] / 60:.0f}" for mb in members)
     cycles = members[0].get("cycles", 1)
-    schedule = (f"in {cycles} one-cycle schedules of {members[0]['epochs'] // cycles} epochs, each from the weights "
-                f"the one before ended with (a warm restart)" if cycles > 1 else "one one-cycle schedule")
+    schedule = (f" in {cycles} one-cycle schedules of {members[0]['epochs'] // cycles}, each from the weights the "
+                f"one before ended with" if cycles > 1 else "")
     n_train = train_summary["metrics"]["corr2"]["n"]
     seeds = ", ".join(str(mb["seed"]) for mb in members)
     return f"""# {NAME}: gu2s trained on real GRID speaker s1
@@ -100,7 +100,7 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
   lips). Scored below twice: with `speak`'s inversion (1 conjugate-gradient iteration from a harmonic start at
   90 Hz: what users hear; `evaluate --speak-inversion`) and with `evaluate`'s default (20 L-BFGS iterations from
   the sine start, the inversion the published systems are scored with).
-- **Training**: {members[0]['epochs']} epochs each, {schedule} ({minutes} min, the members side by side, one CPU
+- **Training**: {members[0]['epochs']} epochs each{schedule} ({minutes} min, the members side by side, one CPU
   core each; configs/{config}.yaml).
 - **Command**: `{cmd}`
 - **Commit**: {rev}
