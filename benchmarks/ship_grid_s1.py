@@ -1,7 +1,7 @@
 """Train, evaluate and ship the grid-s1 model: gu2s on real GRID s1 clips (16 kHz audio path).
 
     python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
-        --features F16-720 --run RUN --jobs 2 [--cycles 2] [--levers LEVERS.md] [--scaling SCALING.md]
+        --features F16-720 --run RUN --jobs 2 [--cycles 2] [--first FIRST] [--levers LEVERS.md] [--scaling SCALING.md]
 
 Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
 into one features folder; train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
@@ -16,7 +16,8 @@ includes the lever table (benchmarks/levers.py) and the data-scaling table when 
 Without --more, it ships the first recipe (configs/grid-s1.yaml, 320 training clips). With --cycles N, each member
 trains N one-cycle schedules in turn, each starting from the weights the one before ended with (a warm restart:
 `init_from`, a fresh optimiser and schedule): cycle 1 in RUN/seed<i>, cycle c in RUN/cycle<c>/seed<i>; the last
-cycle's members ship.
+cycle's members ship. The card pairs the new model with the one it replaces (a copy of the package's weights kept
+beside the members as previous-grid-s1) and, with --first, with the first grid-s1 as well.
 """
 
 from __future__ import annotations
@@ -126,10 +127,11 @@ Demo clips shipped with lip2speech (from the test set): {', '.join(clips)}.
 PAIRED = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
-def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts) -> str:
-    """The card's section comparing the new model with the one it replaces (`previous`: a copy of the shipped
-    weights folder with a config.yaml naming the features), paired clip by clip on the test split with the same
-    inversion; '' when there is no previous model."""
+def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts,
+                         title: str = "the grid-s1 it replaces") -> str:
+    """The card's section comparing the new model with an earlier one (`previous`: a copy of a shipped weights
+    folder with a config.yaml naming the features; by default the one it replaces), paired clip by clip on the test
+    split with the same inversion; '' when there is no previous model."""
     from lip2speech.evaluation.evaluate import evaluate_run, read_per_utterance
     from lip2speech.evaluation.metrics import paired_difference
 
@@ -139,7 +141,7 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts) -> 
     new = {r["key"]: r for r in read_per_utterance(new_eval / "per_utterance.csv")}
     old = {r["key"]: r for r in read_per_utterance(old_eval / "per_utterance.csv")}
     keys = sorted(set(new) & set(old))
-    lines = [f"## Against the grid-s1 it replaces ({len(keys)} test clips, speak's inversion, paired)", "",
+    lines = [f"## Against {title} ({len(keys)} test clips, speak's inversion, paired)", "",
              "| metric | previous | this | this minus previous [95% CI] | wins / ties / losses |", "|---|---|---|---|---|"]
     for k in PAIRED:
         a, b = [new[u][k] for u in keys], [old[u][k] for u in keys]
@@ -219,6 +221,8 @@ def main() -> None:
     ap.add_argument("--config", default=None,
                     help="packaged recipe (grid-s1-v2 with --more: the 720 clips and the mouth region; else grid-s1)")
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
+    ap.add_argument("--first", type=Path, default=None,
+                    help="a copy of the first grid-s1's weights folder (with a config.yaml) to pair with as well")
     args = ap.parse_args()
 
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
@@ -264,6 +268,7 @@ def main() -> None:
            + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
            + (f" --cycles {args.cycles}" if args.cycles > 1 else "")
+           + (f" --first {args.first}" if args.first else "")
            + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
     meta = load_checkpoint(ens / "model.ckpt")["lip2speech"]
     params = int(meta["params"])  # export_model's sum over members
@@ -272,12 +277,15 @@ def main() -> None:
         from lip2speech.evaluation.evaluate import corpus_sources
 
         more_keys = set(corpus_sources(args.more)) & set(split["train"])
-    previous = args.run / f"previous-{NAME}"  # the model this one replaces, kept to pair the two on the test clips
+    previous = ens.parent / f"previous-{NAME}"  # the model this one replaces, kept to pair the two on the test clips
     if not previous.is_dir() and (PACKAGE / "weights" / NAME / "model.ckpt").is_file():
         shutil.copytree(PACKAGE / "weights" / NAME, previous)
         shutil.copyfile(runs[0] / "config.yaml", previous / "config.yaml")
     speak_eval = evaluate_run(ens, "test", opts.with_speak_inversion(), corpus=args.corpus)  # up to date: reused
     tables = paired_with_previous(speak_eval, previous, args.corpus, opts.with_speak_inversion())
+    if args.first:
+        tables += paired_with_previous(speak_eval, args.first, args.corpus, opts.with_speak_inversion(),
+                                       "the first grid-s1")
     tables += "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
                      config, len(more_keys), tables, bool(meta["model_kwargs"].get("use_mouth")))
