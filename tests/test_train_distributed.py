@@ -201,7 +201,10 @@ def _run(cmd: list[str], log: Path, interrupt_when: Path | None = None, timeout:
     where `left` are the group's processes still alive 5 s after the command returned."""
     out, err = log.with_suffix(".out"), log.with_suffix(".err")
     with out.open("w") as fo, err.open("w") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True)
+        # SIGINT as at a terminal: a runner that started these tests in the background (`cmd &` in a script) leaves it
+        # ignored, which the child would inherit and Python would keep, so the Ctrl-C below would go unheard
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + timeout
             while interrupt_when is not None and not interrupt_when.exists() and proc.poll() is None \
