@@ -224,6 +224,8 @@ def main() -> None:
     ap.add_argument("--first", type=Path, default=None,
                     help="a copy of the first grid-s1's weights folder (with a config.yaml) to pair with as well")
     args = ap.parse_args()
+    if args.cycles < 1:
+        ap.error("--cycles must be 1 or more")
 
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.data.features import prepare
@@ -237,8 +239,6 @@ def main() -> None:
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
     import csv
 
-    if args.cycles < 1:
-        ap.error("--cycles must be 1 or more")
     for cycle in range(1, args.cycles + 1):
         train_members(config, args.features, args.run, args.members, args.jobs, cycle)
     members = []

@@ -318,7 +318,6 @@ def test_an_exported_ensemble_speaks_the_mean_of_its_members(gu2s_run, tmp_path)
     assert str(run) in str(err.value)
 
 
-
 def test_export_model_owns_the_framing_file(gu2s_run, tmp_path):
     """export_model writes the framing record it is given (notes kept), and removes a stale one when the model's
     lips were made at video px, so the folder never tells speak a scale its weights were not trained at."""
@@ -333,6 +332,7 @@ def test_export_model_owns_the_framing_file(gu2s_run, tmp_path):
     assert read_mouth_width(run) is None  # this run's lips are at video px
     export_model(run, out, "# card\n")
     assert not (out / FRAMING_FILE).exists() and read_mouth_width(out) is None
+
 
 @pytest.mark.slow
 def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
