@@ -47,6 +47,7 @@ def main() -> None:
                                                 read_per_utterance)
     from lip2speech.evaluation.metrics import paired_difference
     from lip2speech.training.train import train_system
+    from lip2speech.training.shipped import shown_path
     from lip2speech.training.train_config import load_train_config
 
     arms = ["base"] + [a for a in args.levers.split(",") if a]
@@ -86,8 +87,9 @@ def main() -> None:
     lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]
     lines += [f"- {arm}: {paired(arm, 'base')}" for arm in arms[1:]]
     lines += [f"- {arm} minus {BESIDE[arm]}: {paired(arm, BESIDE[arm])}" for arm in arms if arm in BESIDE]
-    cmd = (f"python benchmarks/levers.py --corpus {args.corpus} --more {args.more} --features {args.features} "
-           f"--runs {args.runs} --levers {','.join(arms[1:])}")
+    cmd = (f"python benchmarks/levers.py --corpus {shown_path(args.corpus, 'CORPUS')} "
+           f"--more {shown_path(args.more, 'MORE')} --features {shown_path(args.features, 'F16-720')} "
+           f"--runs {shown_path(args.runs, 'RUNS')} --levers {','.join(arms[1:])}")
     base = cfgs["base"]
     other = {}  # epochs other than the base's -> the arms trained that long
     for arm in arms:

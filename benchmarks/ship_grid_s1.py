@@ -104,6 +104,8 @@ Whole-utterance Gabor lips-to-speech (gu2s) trained on GRID speaker s1, 16 kHz a
 - **Training**: {members[0]['epochs']} epochs each{schedule} ({minutes} min, the members side by side, one CPU
   core each; configs/{config}.yaml).
 - **Command**: `{cmd}`
+  (F16-720 and RUN: any folders, made when missing; FIRST: a copy of the first grid-s1's weights folder with
+  a config.yaml; LEVERS.md, SCALING.md: the tables benchmarks/levers.py and benchmarks/data_scaling.py write)
 - **Commit**: {rev}
 - **Speaker-dependent**: trained on one speaker; on other speakers expect much lower scores.
 
@@ -230,7 +232,7 @@ def main() -> None:
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.data.features import prepare
     from lip2speech.training.run_folder import load_checkpoint
-    from lip2speech.training.shipped import export_model
+    from lip2speech.training.shipped import export_model, shown_path
     from lip2speech.training.train import train_system
     from lip2speech.training.train_config import load_train_config
 
@@ -264,12 +266,15 @@ def main() -> None:
         mb["speak"] = load_summary(evaluate_run(mb["run"], "test", opts.with_speak_inversion(), corpus=args.corpus))
     split = json.loads((ens / "split.json").read_text())
     clips = split["test"][:CLIPS]
-    cmd = (f"python benchmarks/ship_grid_s1.py --corpus {args.corpus}" + (f" --more {args.more}" if args.more else "")
-           + f" --features {args.features} --run {args.run} --jobs {args.jobs}"
+    cmd = (f"python benchmarks/ship_grid_s1.py --corpus {shown_path(args.corpus, 'CORPUS')}"
+           + (f" --more {shown_path(args.more, 'MORE')}" if args.more else "")
+           + f" --features {shown_path(args.features, 'F16-720')} --run {shown_path(args.run, 'RUN')}"
+           + f" --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
            + (f" --cycles {args.cycles}" if args.cycles > 1 else "")
-           + (f" --first {args.first}" if args.first else "")
-           + "".join(f" --{k} {v}" for k, v in (("levers", args.levers), ("scaling", args.scaling)) if v))
+           + (f" --first {shown_path(args.first, 'FIRST')}" if args.first else "")
+           + "".join(f" --{k} {shown_path(v, k.upper() + '.md')}" for k, v in (("levers", args.levers),
+                                                                               ("scaling", args.scaling)) if v))
     meta = load_checkpoint(ens / "model.ckpt")["lip2speech"]
     params = int(meta["params"])  # export_model's sum over members
     more_keys = set()

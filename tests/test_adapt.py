@@ -35,11 +35,16 @@ def base(tmp_path_factory):
 
 def test_more_training_on_the_base_speakers_names_no_speaker(base, tmp_path):
     """init_from on the speakers the base already knows (a second training cycle) keeps the base's behaviour on
-    unnamed footage: no model speaker, so speak normalises such footage by itself."""
+    unnamed footage: no model speaker, so speak normalises such footage by itself; exported, the model names the
+    folder it started from without the machine's path."""
     cfg = load_train_config(None, {**TINY, "speakers": ["s1"], "seed": 1, "init_from": str(base / "m1")})
     run = train_system(cfg, base / "feats", tmp_path / "again", show_progress=False)
     meta = load_run(run).meta
     assert meta["init_from"] == str(base / "m1") and "speaker" not in meta
+    from lip2speech.training.shipped import export_model  # shipped, it names no folder of this machine
+
+    shipped = load_run(export_model([run], tmp_path / "shipped", "# card\n").parent).meta
+    assert shipped["init_from"] == shipped["config"]["init_from"] == "m1"
 
 
 def test_adapt_makes_a_run_folder_that_loads_evaluates_and_resumes(base, tmp_path):

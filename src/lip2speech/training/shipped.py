@@ -47,6 +47,12 @@ def card(name: str) -> str:
     return path.read_text() if path.is_file() else f"# {name}\n(no model card)\n"
 
 
+def shown_path(path: str | Path, placeholder: str) -> str:
+    """How a model card names a path in the command that made it: as given when relative (../shared beside a
+    clone), else `placeholder`: a folder of the machine that made the model means nothing on another."""
+    return placeholder if Path(path).is_absolute() else str(path)
+
+
 def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Path, card_text: str,
                  extra: dict[str, Any] | None = None, framing: dict[str, Any] | None = None) -> Path:
     """Write a shippable copy of one finished run, or of several runs of one whole-utterance recipe as one model
@@ -89,6 +95,10 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     framing = dict(framing)
     width = framing.pop("mouth_width", None)
     meta["config"] = {k: v for k, v in meta.get("config", {}).items() if k != "features"}
+    if meta.get("init_from"):  # the weights it started from: a shipped name, or a run folder's name alone
+        meta["init_from"] = shown_path(meta["init_from"], Path(meta["init_from"]).name)
+        if meta["config"].get("init_from"):
+            meta["config"]["init_from"] = meta["init_from"]
     out_dir = Path(out_dir)
     out = out_dir / "model.ckpt"
     out_dir.mkdir(parents=True, exist_ok=True)
