@@ -126,6 +126,20 @@ def test_envelope_corr_scores_short_time_band_envelopes_of_the_valid_frames():
     assert torch.isfinite(pred.grad).all()
 
 
+def test_loudness_term_scores_the_frame_loudness_over_short_windows():
+    """The loudness term ignores how the loudness is spread over channels and asks for its syllable-scale course:
+    a frame-by-frame redistribution across channels keeps it at 1; a copy 8 frames (64 ms) late lowers it."""
+    rng = np.random.default_rng(1)
+    t = torch.tensor(rng.random((2, 120, 128)), dtype=torch.float32) ** 3
+    mask = torch.ones(2, 120)
+    spread = t.sum(-1, keepdim=True).expand_as(t) / 128  # the same loudness, flat across channels
+    same = spectrogram_loss(spread ** 0.3, t ** 0.3, mask, 0.0, loudness=1.0)
+    assert same["loudness"].item() == pytest.approx(1.0, abs=1e-4)
+    late = spectrogram_loss(t.roll(8, dims=1) ** 0.3, t ** 0.3, mask, 0.0, loudness=1.0)
+    assert late["loudness"].item() < 0.5 and late["loss"] > same["loss"]
+    assert "loudness" not in spectrogram_loss(t, t, mask, 0.0)  # off by default
+
+
 def test_grid_read_out_finds_a_grid_sentence_under_noise():
     words = ["place", "red", "at", "q", "seven", "soon"]
     rng = np.random.default_rng(0)

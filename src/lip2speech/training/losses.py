@@ -63,19 +63,25 @@ def envelope_corr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     return (r * w).sum() / w.sum().clamp_min(1)
 
 
+#: Frames (8 ms) of the windows the loudness term correlates over, and their hop: 128 ms, the syllable-scale
+#: loudness detail that STOI is most sensitive to (benchmarks/stoi_oracle.py).
+LOUDNESS_WINDOW, LOUDNESS_HOP = 16, 4
+
+
 def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                      sharpness: float = 1.0, linear_corr2: float = 0.0,
-                     envelope: float = 0.0) -> dict[str, torch.Tensor]:
+                     envelope: float = 0.0, loudness: float = 0.0) -> dict[str, torch.Tensor]:
     """L1 + (1 - corr2) on the compressed spectrogram, plus `sharpness` x L1 of its time and frequency
     differences (keeps transitions and formant edges that averaging losses blur), plus `linear_corr2` x
     (1 - corr2) of the decompressed (linear) spectrograms, the published metric, plus `envelope` x
-    (1 - envelope_corr) of the linear spectrograms (what STOI scores); all over valid frames."""
+    (1 - envelope_corr) of the linear spectrograms (what STOI scores), plus `loudness` x (1 - correlation of
+    their frame loudness, all channels summed, over 128 ms windows); all over valid frames."""
     m = mask[..., None]
     denom = (m.sum() * pred.shape[2]).clamp_min(1)
     l1 = ((pred - target).abs() * m).sum() / denom
     corr = corr2_torch(pred, target, mask=mask)
     out = {"l1": l1, "corr2": corr.mean(), "loss": l1 + (1 - corr).mean()}
-    if linear_corr2 > 0 or envelope > 0:
+    if linear_corr2 > 0 or envelope > 0 or loudness > 0:
         lin_p, lin_t = pred.clamp_min(0) ** (1 / W.COMPRESS), target.clamp_min(0) ** (1 / W.COMPRESS)
     if linear_corr2 > 0:
         lin = corr2_torch(lin_p, lin_t, mask=mask)
@@ -84,6 +90,10 @@ def spectrogram_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     if envelope > 0:
         out["envelope"] = envelope_corr(lin_p, lin_t, mask)
         out["loss"] = out["loss"] + envelope * (1 - out["envelope"])
+    if loudness > 0:
+        out["loudness"] = envelope_corr(lin_p, lin_t, mask, band=pred.shape[2], window=LOUDNESS_WINDOW,
+                                        hop=LOUDNESS_HOP)
+        out["loss"] = out["loss"] + loudness * (1 - out["loudness"])
     if sharpness > 0:
         mt = m[:, 1:] * m[:, :-1]
         dt = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * mt).sum() / (mt.sum() * pred.shape[2]).clamp_min(1)

@@ -68,6 +68,7 @@ class TrainConfig:
     ctc_weight: float = 0.1  # gu2s: weight of the CTC word objective (0: off)
     linear_corr2: float = 0.0  # gu2s: weight of (1 - corr2) on the linear (decompressed) spectrogram
     envelope_corr: float = 0.0  # gu2s: weight of (1 - short-time band-envelope correlation), what STOI scores
+    loudness_corr: float = 0.0  # gu2s: weight of (1 - correlation of the frame loudness over 128 ms windows)
     time_mask: float = 0.0  # gu2s augmentation: hide up to this fraction of an utterance's frames (two spans)
     shift_pixels: int = 0  # gu2s augmentation: translate the Gabor pictures by up to this many pixels
     speed: float = 0.0  # gu2s augmentation: lips and spectrogram stretched in time by 1 +- up to this fraction

@@ -19,13 +19,13 @@ class UtteranceModule(pl.LightningModule):
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
                  sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
-                 envelope_corr: float = 0.0, meta: dict[str, Any] | None = None,
+                 envelope_corr: float = 0.0, loudness_corr: float = 0.0, meta: dict[str, Any] | None = None,
                  recogniser: torch.nn.Module | None = None, recognisability: float = 0.0,
                  adversarial: float = 0.0, feature_matching: float = 0.0) -> None:
         super().__init__()
         self.net = build_model("gu2s", **model_kwargs)
         self.lr, self.weight_decay, self.sharpness, self.ctc_weight = lr, weight_decay, sharpness, ctc_weight
-        self.linear_corr2, self.envelope_corr = linear_corr2, envelope_corr
+        self.linear_corr2, self.envelope_corr, self.loudness_corr = linear_corr2, envelope_corr, loudness_corr
         self.meta = meta or {}
         # the frozen spectrogram recogniser: not a submodule, so it is neither trained nor saved with the model
         object.__setattr__(self, "recogniser", recogniser)
@@ -44,7 +44,7 @@ class UtteranceModule(pl.LightningModule):
         out = self(batch)
         mask = frame_mask(batch["spec_lengths"], out["spec"].shape[1])
         terms = spectrogram_loss(out["spec"], batch["spec"], mask, self.sharpness, self.linear_corr2,
-                                 self.envelope_corr)
+                                 self.envelope_corr, self.loudness_corr)
         loss = terms["loss"]
         if out["logits"] is not None and self.ctc_weight > 0:
             terms["ctc"] = ctc_loss(out["logits"], batch["lengths"], batch["tokens"], batch["token_lengths"])
@@ -67,10 +67,7 @@ class UtteranceModule(pl.LightningModule):
                  sync_dist=True)
         self.log(f"{stage}_corr2", terms["corr2"], on_step=False, on_epoch=True, prog_bar=stage == "val",
                  batch_size=n, sync_dist=True)
-        if "envelope" in terms:
-            self.log(f"{stage}_envelope", terms["envelope"], on_step=False, on_epoch=True, batch_size=n,
-                     sync_dist=True)
-        for name in ("ctc", "recognisability", "critic", "adversarial", "feature_matching"):
+        for name in ("envelope", "loudness", "ctc", "recognisability", "critic", "adversarial", "feature_matching"):
             if name in terms:
                 self.log(f"{stage}_{name}", terms[name], on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         return loss
@@ -143,6 +140,7 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
         recogniser = load_recogniser(cfg.recogniser)
     module = UtteranceModule(model_kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, sharpness=cfg.sharpness,
                              linear_corr2=cfg.linear_corr2, envelope_corr=cfg.envelope_corr,
+                             loudness_corr=cfg.loudness_corr,
                              ctc_weight=cfg.ctc_weight if model_kwargs.get("ctc", True) else 0.0, meta=meta,
                              recogniser=recogniser, recognisability=cfg.recognisability,
                              adversarial=cfg.adversarial, feature_matching=cfg.feature_matching)
