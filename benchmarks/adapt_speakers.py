@@ -2,7 +2,7 @@
 
     python benchmarks/adapt_speakers.py --corpus ../shared/data/grid-speakers --features F --out DIR \
         [--speakers s2,s3,s5] [--sizes 15,10,5] [--folds 0,1,2,3] [--model grid-s1] [--lr LR] [--epochs N] \
-        [--report-only]
+        [--report-only] [--against DIR2]
 
 F: `lip2speech prepare CORPUS --out F --fs 16000` (made here when missing), prepared once and used both to adapt
 (the clips passed by key) and to score. Per speaker the 20 clips are shuffled (seed 0) into 4 folds of 5; fold f
@@ -11,7 +11,9 @@ or 10 of those 15 in a seeded order (seed = fold), so each clip is tested once p
 `evaluate`'s scoring and speak's inversion against the original recordings. Resumable: one run folder per
 speaker/fold/size under DIR/runs (its evaluation in RUN/eval-test), the zero-shot scores in
 DIR/zero-shot/<speaker>; several invocations on disjoint --speakers/--folds/--sizes may run at once. Prints
-per-speaker and pooled tables (mean and 95% interval over the clips) and the mean adaptation time per size.
+per-speaker and pooled tables (mean and 95% interval over the clips) and the mean adaptation time per size. With
+--against DIR2 (another --out of this benchmark: another base model or recipe), each condition is also paired with
+DIR2's over the clips both scored: this minus that, mean [95% interval] (wins / ties / losses).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None, help="adaptation learning rate (default: configs/adapt.yaml)")
     ap.add_argument("--epochs", type=int, default=None, help="adaptation epochs (default: configs/adapt.yaml)")
     ap.add_argument("--report-only", action="store_true", help="only print the tables of what is there")
+    ap.add_argument("--against", type=Path, default=None, help="another --out folder to pair every condition with")
     args = ap.parse_args()
 
     from lip2speech.training.adapt import adapt
@@ -91,12 +94,14 @@ def main() -> None:
                                            sources=sources, show_progress=False)
                         print(f"{run.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     report(args.out, speakers)
+    if args.against:
+        paired_report(args.out, args.against)
 
 
-def report(out: Path, speakers: list[str]) -> None:
-    """Per-speaker and pooled tables of every condition found under `out`, and the adaptation cost."""
+def condition_rows(out: Path) -> tuple[dict[str, list[dict]], dict[int, list[dict]]]:
+    """The per-clip rows of every condition under `out` ({'zero-shot' | 'adapted N': rows}) and each size's
+    adapt.json records."""
     from lip2speech.evaluation.eval_folder import read_per_utterance
-    from lip2speech.evaluation.metrics import METRIC_RANGES, mean_ci
 
     rows: dict[str, list[dict]] = {}
     for zs in sorted((out / "zero-shot").glob("*/eval-all/per_utterance.csv")):
@@ -107,6 +112,37 @@ def report(out: Path, speakers: list[str]) -> None:
         rows.setdefault(f"adapted {size}", []).extend(read_per_utterance(ev))
         info = json.loads((ev.parent.parent / "adapt.json").read_text())
         cost.setdefault(size, []).append(info)
+    return rows, cost
+
+
+def paired_report(out: Path, against: Path) -> None:
+    """Each condition of `out` minus the same condition of `against`, paired over the clips both scored."""
+    from lip2speech.evaluation.metrics import paired_difference
+
+    mine, _ = condition_rows(out)
+    theirs, _ = condition_rows(against)
+    print(f"\n## {out.name} minus {against.name}, paired over the clips both scored: mean [95% interval] "
+          "(wins / ties / losses)\n")
+    print("| condition | clips | " + " | ".join(METRICS) + " |")
+    print("|---|---|" + "---|" * len(METRICS))
+    for c, rs in mine.items():
+        other = {r["key"]: r for r in theirs.get(c, [])}
+        both = [(r, other[r["key"]]) for r in rs if r["key"] in other]
+        if not both:
+            continue
+        cells = []
+        for m in METRICS:
+            d = paired_difference([float(a[m]) for a, _ in both], [float(b[m]) for _, b in both])
+            cells.append(f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
+                         f"({d['wins']}/{d['ties']}/{d['losses']})")
+        print(f"| {c} | {len(both)} | " + " | ".join(cells) + " |")
+
+
+def report(out: Path, speakers: list[str]) -> None:
+    """Per-speaker and pooled tables of every condition found under `out`, and the adaptation cost."""
+    from lip2speech.evaluation.metrics import METRIC_RANGES, mean_ci
+
+    rows, cost = condition_rows(out)
     order = ["zero-shot"] + sorted((c for c in rows if c != "zero-shot"), key=lambda c: int(c.split()[1]))
     runs_done = {c: len({r["key"] for r in rows[c]}) for c in order if c in rows}
     tested = set().union(*({r["key"] for r in rows[c]} for c in order if c != "zero-shot" and c in rows))

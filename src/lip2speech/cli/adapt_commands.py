@@ -23,7 +23,7 @@ def adapt_cmd(
                                 "under it; speak uses them)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Fine-tuning epochs (default 30: "
                                          "configs/adapt.yaml)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default 1e-3, one-cycle)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default 3e-3, one-cycle)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default 1; 0 = all cores)."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Processes preparing the clips (0 = all cores)."),
 ) -> None:
