@@ -125,7 +125,8 @@ def paired_report(out: Path, against: Path) -> None:
           "(wins / ties / losses)\n")
     print("| condition | clips | " + " | ".join(METRICS) + " |")
     print("|---|---|" + "---|" * len(METRICS))
-    for c, rs in mine.items():
+    for c in sorted(mine, key=lambda c: -1 if c == "zero-shot" else int(c.split()[1])):
+        rs = mine[c]
         other = {r["key"]: r for r in theirs.get(c, [])}
         both = [(r, other[r["key"]]) for r in rs if r["key"] in other]
         if not both:

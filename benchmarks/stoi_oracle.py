@@ -12,8 +12,9 @@ the run's own). Rows, each paired with the prediction clip by clip:
 - `true loudness over W ms`: the true loudness course smoothed over W ms, relative to the predicted one smoothed
   alike (the loudness detail finer than W stays the model's);
 - `true shape, predicted loudness`: the true spectrogram scaled to the predicted loudness.
-Then STOI's intermediate correlation in each 1/3-octave band for the prediction and for the true spectrogram. An
-oracle is a diagnosis, never a score: it uses the truth.
+Then STOI's intermediate correlation in each 1/3-octave band for the prediction and for the true spectrogram, and
+the correlation of the predicted frame loudness with the true one at lags of -40 to +40 ms (is it early or late?).
+An oracle is a diagnosis, never a score: it uses the truth.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def oracles(pred: np.ndarray, true: np.ndarray, frame_s: float) -> dict[str, np.
         out[f"true loudness over {ms} ms"] = pred * smooth_t / smooth_p
     out["true shape, predicted loudness"] = true * loudness(pred) / loudness(true)
     return out
+
+
+def lagged_correlations(pred: np.ndarray, true: np.ndarray, lags: range) -> np.ndarray:
+    """Correlation of the predicted frame loudness with the true one shifted by each lag (frames; positive: the
+    prediction later), (len(lags),)."""
+    n = min(len(pred), len(true))
+    p, t = loudness(pred[:n])[:, 0], loudness(true[:n])[:, 0]
+    return np.array([np.corrcoef(p[lag:], t[:n - lag])[0, 1] if lag >= 0 else np.corrcoef(p[:lag], t[-lag:])[0, 1]
+                     for lag in lags])
 
 
 def band_correlations(ref: np.ndarray, wave: np.ndarray, fs: int) -> np.ndarray:
@@ -132,6 +142,11 @@ def main() -> None:
     print("\n| 1/3-octave band (Hz) | prediction | true spectrogram |\n|---|---|---|")
     for f, a, b in zip(CF, pred_bands, true_bands):
         print(f"| {f:.0f} | {a:.3f} | {b:.3f} |")
+    lags = range(-5, 6)
+    by_lag = np.mean([lagged_correlations(job[1], job[2], lags) for job in jobs], 0)
+    print("\n| lag of the predicted loudness (ms) | " + " | ".join(f"{lag * SPEC_FRAME_S * 1000:+.0f}" for lag in lags)
+          + " |\n|---|" + "---|" * len(lags) + "\n| correlation with the true loudness | "
+          + " | ".join(f"{c:.3f}" for c in by_lag) + " |")
 
 
 if __name__ == "__main__":
