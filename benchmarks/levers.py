@@ -12,7 +12,9 @@ still ship in 25 MB, grid-s1-levers-wider.yaml), `longer` (96 epochs, grid-s1-le
 epochs from the weights the `mouth` arm ended with: a warm restart, ship_grid_s1.py --cycles 2), and
 `mouth-envelope` (the mouth arm with the band-envelope term, what STOI scores, at weight 8 instead of 4), and
 `mouth-loudness` (the mouth arm with the loudness term: the frame loudness correlated over 128 ms windows,
-grid-s1-levers-mouth-loudness.yaml). Seed 0, 48 epochs each unless named. Every run is scored
+grid-s1-levers-mouth-loudness.yaml), `mouth-dropout` (dropout 0.5 instead of 0.3) and `mouth-speed` (speed
+augmentation, +-10%), two bids to carry the loudness course the net fits on its training clips over to new ones.
+Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
 card's lever table: ship_grid_s1.py --levers). Each step resumes (prepare, train, evaluate).
@@ -26,9 +28,11 @@ from pathlib import Path
 ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "grid-s1-levers-critic",
         "wider": "grid-s1-levers-wider", "longer": "grid-s1-levers-longer",
         "mouth-longer": "grid-s1-levers-mouth-longer", "mouth-again": "grid-s1-levers-mouth",
-        "mouth-envelope": "grid-s1-levers-mouth-envelope", "mouth-loudness": "grid-s1-levers-mouth-loudness"}
+        "mouth-envelope": "grid-s1-levers-mouth-envelope", "mouth-loudness": "grid-s1-levers-mouth-loudness",
+        "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed"}
 FROM = {"mouth-again": "mouth"}  # arm -> the arm whose trained weights it starts from (init_from)
-BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth"}  # arm -> the arm it is also paired with
+BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
+          "mouth-speed": "mouth"}  # arm -> the arm it is also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
