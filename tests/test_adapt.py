@@ -41,10 +41,11 @@ def test_more_training_on_the_base_speakers_names_no_speaker(base, tmp_path):
     run = train_system(cfg, base / "feats", tmp_path / "again", show_progress=False)
     meta = load_run(run).meta
     assert meta["init_from"] == str(base / "m1") and "speaker" not in meta
-    from lip2speech.training.shipped import export_model  # shipped, it names no folder of this machine
+    from lip2speech.training.shipped import export_model, shown_path  # shipped, it names no folder of this machine
 
     shipped = load_run(export_model([run], tmp_path / "shipped", "# card\n").parent).meta
     assert shipped["init_from"] == shipped["config"]["init_from"] == "m1"
+    assert shown_path(tmp_path, "RUN") == "RUN" and shown_path("../shared/data/grid-s1", "C") == "../shared/data/grid-s1"
 
 
 def test_adapt_makes_a_run_folder_that_loads_evaluates_and_resumes(base, tmp_path):

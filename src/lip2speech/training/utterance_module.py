@@ -14,8 +14,8 @@ from .losses import ctc_loss, frame_mask, spectrogram_loss
 
 class UtteranceModule(pl.LightningModule):
     """gu2s with its losses: L1 + (1 - corr2) + sharpness x difference-L1 + ctc_weight x CTC (+ optional
-    linear-domain corr2 and band-envelope terms; + adversarial x fooling and feature_matching x matching a patch
-    critic trained beside it, training only); AdamW, one-cycle."""
+    linear-domain corr2, band-envelope and loudness terms; + adversarial x fooling and feature_matching x matching a
+    patch critic trained beside it, training only); AdamW, one-cycle."""
 
     def __init__(self, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-2,
                  sharpness: float = 1.0, ctc_weight: float = 0.1, linear_corr2: float = 0.0,
