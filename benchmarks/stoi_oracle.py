@@ -2,8 +2,8 @@
 and STOI's per-band intermediate correlations, on clips of a run's split; speak's inversion, against the original
 recordings.
 
-    python benchmarks/stoi_oracle.py --model RUN --corpus ../shared/data/grid-s1 [--corpus ../shared/data/grid-s1-more] \
-        [--split val] [--clips N] [--jobs 2]
+    python benchmarks/stoi_oracle.py --model RUN --corpus ../shared/data/grid-s1 \
+        [--corpus ../shared/data/grid-s1-more] [--split val] [--clips N] [--jobs 2]
 
 RUN: a trained run folder with validation clips (e.g. a lever arm of benchmarks/levers.py; its features folder is
 the run's own). Rows, each paired with the prediction clip by clip:

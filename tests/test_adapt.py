@@ -45,7 +45,8 @@ def test_more_training_on_the_base_speakers_names_no_speaker(base, tmp_path):
 
     shipped = load_run(export_model([run], tmp_path / "shipped", "# card\n").parent).meta
     assert shipped["init_from"] == shipped["config"]["init_from"] == "m1"
-    assert shown_path(tmp_path, "RUN") == "RUN" and shown_path("../shared/data/grid-s1", "C") == "../shared/data/grid-s1"
+    assert shown_path(tmp_path, "RUN") == "RUN"
+    assert shown_path("../shared/data/grid-s1", "CORPUS") == "../shared/data/grid-s1"
 
 
 def test_adapt_makes_a_run_folder_that_loads_evaluates_and_resumes(base, tmp_path):
