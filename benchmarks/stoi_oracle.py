@@ -76,15 +76,16 @@ def band_correlations(ref: np.ndarray, wave: np.ndarray, fs: int) -> np.ndarray:
 
 def score(job: tuple) -> tuple[str, dict[str, tuple[float, float]], np.ndarray, np.ndarray]:
     """(key, {oracle: (STOI, ESTOI)}, band correlations of the prediction, of the truth) of one clip."""
-    key, pred, true, fs, frame_s, source = job
-    from lip2speech.audio import load_audio
+    key, item, pred = job
     from lip2speech.evaluation.metrics import estoi, stoi
-    from lip2speech.evaluation.scoring import EvalOptions, invert
+    from lip2speech.evaluation.scoring import EvalOptions, invert, reference_audio
+    from lip2speech.timebase import SPEC_FRAME_S
 
     opts = EvalOptions().with_speak_inversion()
-    ref = np.asarray(load_audio(source, fs=fs), np.float64)
+    ref, _ = reference_audio(item, opts)
+    fs = int(item["fs"])
     scores, waves = {}, {}
-    for name, spec in oracles(pred, true, frame_s).items():
+    for name, spec in oracles(pred, np.asarray(item["aud"], np.float64), SPEC_FRAME_S).items():
         waves[name] = invert(spec, opts, fs)
         scores[name] = (stoi(ref, waves[name], fs), estoi(ref, waves[name], fs))
     return (key, scores, band_correlations(ref, waves["prediction"], fs),
@@ -102,9 +103,9 @@ def main() -> None:
 
     from pystoi.stoi import CF
 
-    from lip2speech.data.store import load_item
-    from lip2speech.evaluation.evaluate import corpus_sources
+    from lip2speech.evaluation.evaluate import corpus_sources, predict_all
     from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.evaluation.scoring import portable
     from lip2speech.inference import load_run
     from lip2speech.parallel import run_jobs
     from lip2speech.timebase import SPEC_FRAME_S
@@ -114,16 +115,13 @@ def main() -> None:
     if not keys:
         raise SystemExit(f"{args.model}: its split has no '{args.split}' clips")
     sources = corpus_sources(args.corpus)
-    jobs = []
-    for key in keys:
-        if key not in sources:
-            raise SystemExit(f"{key}: not in {', '.join(map(str, args.corpus))}")
-        item = load_item(rec.features_dir, key)
-        pred, _ = rec.predict_utterance(item["lips"], item.get("speaker"), len(item["aud"]))
-        jobs.append((key, np.asarray(pred, np.float64), np.asarray(item["aud"], np.float64), rec.fs, SPEC_FRAME_S,
-                     sources[key]["audio_source"]))
+    missing = [k for k in keys if k not in sources]
+    if missing:  # an oracle is scored against the original recording, never against an inverted target
+        raise SystemExit(f"{missing[0]}: not in {', '.join(map(str, args.corpus))}")
+    preds, _, failures = predict_all(rec, rec.features_dir, keys, sources, False, args.split, True)
+    jobs = [(key, portable(item), pred) for key, (item, pred, _) in preds.items()]
     report = run_jobs(score, jobs, jobs=args.jobs, desc="oracles")
-    for line in report.failures:
+    for line in failures + report.failures:
         print(f"skipped {line}")
     rows = report.results
     names = list(rows[0][1])
@@ -143,7 +141,7 @@ def main() -> None:
     for f, a, b in zip(CF, pred_bands, true_bands):
         print(f"| {f:.0f} | {a:.3f} | {b:.3f} |")
     lags = range(-5, 6)
-    by_lag = np.mean([lagged_correlations(job[1], job[2], lags) for job in jobs], 0)
+    by_lag = np.mean([lagged_correlations(pred, item["aud"], lags) for _, item, pred in jobs], 0)
     print("\n| lag of the predicted loudness (ms) | " + " | ".join(f"{lag * SPEC_FRAME_S * 1000:+.0f}" for lag in lags)
           + " |\n|---|" + "---|" * len(lags) + "\n| correlation with the true loudness | "
           + " | ".join(f"{c:.3f}" for c in by_lag) + " |")
