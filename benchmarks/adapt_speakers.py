@@ -115,9 +115,14 @@ def condition_rows(out: Path) -> tuple[dict[str, list[dict]], dict[int, list[dic
     return rows, cost
 
 
+def condition_order(rows: dict[str, list[dict]]) -> list[str]:
+    """The conditions present in `rows`: zero-shot first, then the adapted ones by clip count."""
+    return sorted(rows, key=lambda c: -1 if c == "zero-shot" else int(c.split()[1]))
+
+
 def paired_report(out: Path, against: Path) -> None:
     """Each condition of `out` minus the same condition of `against`, paired over the clips both scored."""
-    from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.evaluation.metrics import paired_difference, paired_text
 
     mine, _ = condition_rows(out)
     theirs, _ = condition_rows(against)
@@ -125,7 +130,7 @@ def paired_report(out: Path, against: Path) -> None:
           "(wins / ties / losses)\n")
     print("| condition | clips | " + " | ".join(METRICS) + " |")
     print("|---|---|" + "---|" * len(METRICS))
-    for c in sorted(mine, key=lambda c: -1 if c == "zero-shot" else int(c.split()[1])):
+    for c in condition_order(mine):
         rs = mine[c]
         other = {r["key"]: r for r in theirs.get(c, [])}
         both = [(r, other[r["key"]]) for r in rs if r["key"] in other]
@@ -134,8 +139,7 @@ def paired_report(out: Path, against: Path) -> None:
         cells = []
         for m in METRICS:
             d = paired_difference([float(a[m]) for a, _ in both], [float(b[m]) for _, b in both])
-            cells.append(f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
-                         f"({d['wins']}/{d['ties']}/{d['losses']})")
+            cells.append(paired_text(d, counts=True))
         print(f"| {c} | {len(both)} | " + " | ".join(cells) + " |")
 
 
@@ -144,9 +148,9 @@ def report(out: Path, speakers: list[str]) -> None:
     from lip2speech.evaluation.metrics import METRIC_RANGES, mean_ci
 
     rows, cost = condition_rows(out)
-    order = ["zero-shot"] + sorted((c for c in rows if c != "zero-shot"), key=lambda c: int(c.split()[1]))
-    runs_done = {c: len({r["key"] for r in rows[c]}) for c in order if c in rows}
-    tested = set().union(*({r["key"] for r in rows[c]} for c in order if c != "zero-shot" and c in rows))
+    order = condition_order(rows)
+    runs_done = {c: len({r["key"] for r in rows[c]}) for c in order}
+    tested = set().union(*({r["key"] for r in rows[c]} for c in order if c != "zero-shot"))
 
     def cell(values: list[float], m: str) -> str:
         s = mean_ci(values, bounds=METRIC_RANGES.get(m))
@@ -157,8 +161,6 @@ def report(out: Path, speakers: list[str]) -> None:
         print("| condition | clips | " + " | ".join(METRICS) + " |")
         print("|---|---|" + "---|" * len(METRICS))
         for c in order:
-            if c not in rows:
-                continue
             rs = [r for r in rows[c] if scope == "pooled" or r["key"].split("/")[0] == scope]
             if c == "zero-shot" and tested:  # the clips that the adapted conditions tested
                 rs = [r for r in rs if r["key"] in tested]

@@ -50,7 +50,7 @@ def main() -> None:
     from lip2speech.data.features import prepare
     from lip2speech.evaluation.evaluate import (EvalOptions, corpus_sources, evaluate_run, load_summary,
                                                 read_per_utterance)
-    from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.evaluation.metrics import paired_difference, paired_text
     from lip2speech.training.train import train_system
     from lip2speech.training.shipped import shown_path
     from lip2speech.training.train_config import load_train_config
@@ -85,8 +85,7 @@ def main() -> None:
         cells = []
         for k in KEYS:
             d = paired_difference([rows[u][k] for u in keys], [other_rows[u][k] for u in keys])
-            cells.append(f"{k} {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
-                         f"({d['wins']}/{d['ties']}/{d['losses']})")
+            cells.append(f"{k} {paired_text(d, counts=True)}")
         return "; ".join(cells)
 
     lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]

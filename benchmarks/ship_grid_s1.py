@@ -135,7 +135,7 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts,
     folder with a config.yaml naming the features; by default the one it replaces), paired clip by clip on the test
     split with the same inversion; '' when there is no previous model."""
     from lip2speech.evaluation.evaluate import evaluate_run, read_per_utterance
-    from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.evaluation.metrics import paired_difference, paired_text
 
     if not (previous / "model.ckpt").is_file():
         return ""
@@ -149,7 +149,7 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts,
         a, b = [new[u][k] for u in keys], [old[u][k] for u in keys]
         d = paired_difference(a, b)
         lines.append(f"| {METRIC_NAMES.get(k, k)} | {sum(b) / len(b):.3f} | {sum(a) / len(a):.3f} | "
-                     f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] | "
+                     f"{paired_text(d)} | "
                      f"{d['wins']} / {d['ties']} / {d['losses']} |")
     return "\n" + "\n".join(lines) + "\n"
 

@@ -104,7 +104,7 @@ def main() -> None:
     from pystoi.stoi import CF
 
     from lip2speech.evaluation.evaluate import corpus_sources, predict_all
-    from lip2speech.evaluation.metrics import paired_difference
+    from lip2speech.evaluation.metrics import paired_difference, paired_text
     from lip2speech.evaluation.scoring import portable
     from lip2speech.inference import load_run
     from lip2speech.parallel import run_jobs
@@ -133,7 +133,7 @@ def main() -> None:
         cells = []
         for m in (0, 1):
             d = paired_difference([r[1][name][m] for r in rows], [r[1]["prediction"][m] for r in rows])
-            cells.append(f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+            cells.append(paired_text(d))
         print(f"| {name} | {np.mean([r[1][name][0] for r in rows]):.3f} | "
               f"{np.mean([r[1][name][1] for r in rows]):.3f} | {cells[0]} | {cells[1]} |")
     pred_bands, true_bands = np.mean([r[2] for r in rows], 0), np.mean([r[3] for r in rows], 0)

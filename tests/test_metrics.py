@@ -114,3 +114,8 @@ def test_paired_difference_counts_wins_and_pairs_only_finite_items():
     assert d == {**mean_ci([0.25, 0.0, -0.25, 0.25]), "wins": 2, "ties": 1, "losses": 1}
     with pytest.raises(ValueError, match="equal lengths"):
         paired_difference([1.0], [1.0, 2.0])
+    from lip2speech.evaluation.metrics import paired_text
+
+    cell = {"mean": 0.0625, "ci_low": -0.125, "ci_high": 0.25, "wins": 2, "ties": 1, "losses": 1}
+    assert paired_text(cell) == "+0.062 [-0.125, +0.250]"
+    assert paired_text(cell, counts=True) == "+0.062 [-0.125, +0.250] (2/1/1)"

@@ -137,3 +137,9 @@ def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.9
     d = (x - y)[np.isfinite(x) & np.isfinite(y)]
     return {**mean_ci(d, level), "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
             "losses": int((d < 0).sum())}
+
+
+def paired_text(d: dict[str, float], counts: bool = False) -> str:
+    """A paired_difference as a table cell, '+0.012 [+0.003, +0.021]'; with `counts`, then ' (wins/ties/losses)'."""
+    text = f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+    return f"{text} ({d['wins']}/{d['ties']}/{d['losses']})" if counts else text
