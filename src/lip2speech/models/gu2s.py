@@ -72,13 +72,15 @@ class GU2S(nn.Module):
                  cnn: tuple[int, ...] | list[int] = (16, 32, 64), embed: int = 128, conv: int = 256,
                  gru: int = 192, gru_layers: int = 2, bins: int = 128, postnet: int = 128,
                  postnet_layers: int = 3, vocab: int = 52, ctc: bool = True, dropout: float = 0.2,
-                 use_mouth: bool = False, mouth_height: int = 32, mouth_width: int = 48) -> None:
+                 use_mouth: bool = False, mouth_height: int = 32, mouth_width: int = 48,
+                 mouth_cnn: tuple[int, ...] | list[int] = ()) -> None:
         super().__init__()
         if not (use_gp or use_gf):
             raise ValueError("gu2s needs use_gp or use_gf")
         self.use_gp, self.use_gf, self.use_mouth, self.bins = use_gp, use_gf, use_mouth, bins
         self.pictures = PictureEncoder(height, width, tuple(cnn), embed) if use_gp else None
-        self.mouth = PictureEncoder(mouth_height, mouth_width, tuple(cnn), embed) if use_mouth else None
+        # the mouth region's own conv channels (empty: cnn's); a larger region takes a fourth stride-2 layer
+        self.mouth = PictureEncoder(mouth_height, mouth_width, tuple(mouth_cnn or cnn), embed) if use_mouth else None
         d_in = (embed if use_gp else 0) + (21 if use_gf else 0) + (embed if use_mouth else 0)
         self.frame = nn.Sequential(nn.Conv1d(d_in, conv, 5, padding=2), nn.BatchNorm1d(conv), nn.ReLU(),
                                    nn.Dropout(dropout))
