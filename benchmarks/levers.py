@@ -2,7 +2,8 @@
 training clips, chosen on 43 validation clips (configs/grid-s1-levers.yaml); grid-s1's 80 test clips never used.
 
     python benchmarks/levers.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
-        --features F16-720 --runs RUNS [--levers mouth,critic,wider] [--jobs 2] [--threads 1]
+        --features F16-720 --runs RUNS [--levers mouth,critic,wider] [--jobs 2] [--threads 1] \
+        [--features-hires F16-720-FACES128]
 
 Arms: `base` (the recipe as shipped), and one run per lever, each config naming the base and adding one thing:
 `mouth` (the grey mouth region of the face crops, grid-s1-levers-mouth.yaml), `critic` (a patch critic's feature
@@ -13,7 +14,10 @@ epochs from the weights the `mouth` arm ended with: a warm restart, ship_grid_s1
 `mouth-envelope` (the mouth arm with the band-envelope term, what STOI scores, at weight 8 instead of 4), and
 `mouth-loudness` (the mouth arm with the loudness term: the frame loudness correlated over 128 ms windows,
 grid-s1-levers-mouth-loudness.yaml), `mouth-dropout` (dropout 0.5 instead of 0.3) and `mouth-speed` (speed
-augmentation, +-10%), two bids to carry the loudness course the net fits on its training clips over to new ones.
+augmentation, +-10%), two bids to carry the loudness course the net fits on its training clips over to new ones,
+and `mouth-hires` (the mouth arm on face crops of 128 px instead of 64: a 64 x 96 mouth region, about the video's
+own resolution) and `mouth-hires-deep` (the same with a fourth stride-2 mouth layer,
+grid-s1-levers-mouth-hires-deep.yaml), prepared with `--face-size 128` into the folder --features-hires.
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
@@ -29,10 +33,13 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "wider": "grid-s1-levers-wider", "longer": "grid-s1-levers-longer",
         "mouth-longer": "grid-s1-levers-mouth-longer", "mouth-again": "grid-s1-levers-mouth",
         "mouth-envelope": "grid-s1-levers-mouth-envelope", "mouth-loudness": "grid-s1-levers-mouth-loudness",
-        "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed"}
+        "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed",
+        "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep"}
+HIRES = {"mouth-hires", "mouth-hires-deep"}  # arms trained on --features-hires (face crops of HIRES_FACE px)
+HIRES_FACE = 128
 FROM = {"mouth-again": "mouth"}  # arm -> the arm whose trained weights it starts from (init_from)
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
-          "mouth-speed": "mouth"}  # arm -> the arm it is also paired with
+          "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth"}  # arm -> also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -42,6 +49,8 @@ def main() -> None:
     ap.add_argument("--more", type=Path, required=True, help="grid-s1-more (400 more s1 clips, re-encoded video)")
     ap.add_argument("--features", type=Path, required=True, help="both corpora prepared at 16 kHz into one folder")
     ap.add_argument("--runs", type=Path, required=True)
+    ap.add_argument("--features-hires", type=Path, help=f"both corpora prepared at 16 kHz with --face-size "
+                    f"{HIRES_FACE} into one folder (the {', '.join(sorted(HIRES))} arms)")
     ap.add_argument("--levers", default="mouth,critic,wider", help=f"comma-separated, of {', '.join(list(ARMS)[1:])}")
     ap.add_argument("--jobs", type=int, default=1, help="processes for preparing and the waveform metrics")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per training")
@@ -62,8 +71,13 @@ def main() -> None:
     missing = [a for a in arms if a in BESIDE and (BESIDE[a] not in arms or arms.index(BESIDE[a]) > arms.index(a))]
     if missing:
         ap.error(f"lever {missing[0]!r} builds on arm {BESIDE[missing[0]]!r}: list that one before it")
+    if HIRES & set(arms) and args.features_hires is None:
+        ap.error(f"the {', '.join(sorted(HIRES & set(arms)))} arm(s) need --features-hires")
     for corpus in (args.corpus, args.more):
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+        if HIRES & set(arms):
+            print(prepare(corpus, args.features_hires, jobs=args.jobs, fs=16000, face_size=HIRES_FACE).summary(),
+                  flush=True)
     sources = corpus_sources([args.corpus, args.more])
     opts = EvalOptions(jobs=args.jobs, samples=0).with_speak_inversion()
     results, cfgs = {}, {}
@@ -71,7 +85,7 @@ def main() -> None:
         start = {"init_from": str(args.runs / FROM[arm])} if arm in FROM else {}
         cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads, **start})
         cfgs[arm] = cfg
-        run = train_system(cfg, args.features, args.runs / arm)
+        run = train_system(cfg, args.features_hires if arm in HIRES else args.features, args.runs / arm)
         out = evaluate_run(run, "val", opts, sources=sources)
         results[arm] = (load_summary(out)["metrics"], {r["key"]: r for r in read_per_utterance(out / "per_utterance.csv")})
     lines = ["| arm | config | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
@@ -94,6 +108,8 @@ def main() -> None:
     cmd = (f"python benchmarks/levers.py --corpus {shown_path(args.corpus, 'CORPUS')} "
            f"--more {shown_path(args.more, 'MORE')} --features {shown_path(args.features, 'F16-720')} "
            f"--runs {shown_path(args.runs, 'RUNS')} --levers {','.join(arms[1:])}")
+    if HIRES & set(arms):
+        cmd += f" --features-hires {shown_path(args.features_hires, 'F16-720-FACES128')}"
     base = cfgs["base"]
     other = {}  # epochs other than the base's -> the arms trained that long
     for arm in arms:

@@ -125,3 +125,37 @@ def test_prepare_keeps_the_items_of_another_corpus_in_the_same_folder(corpus, tm
     first = prepare(corpus, out, speakers=["s1"], jobs=1, show_progress=False)
     second = prepare(corpus, out, speakers=["s2"], jobs=1, show_progress=False)
     assert sorted(load_manifest(out)) == sorted(first.written + second.written) and len(load_manifest(out)) == 4
+
+
+@pytest.mark.slow
+def test_prepare_face_size_and_one_size_per_folder(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from lip2speech.cli import app
+    from lip2speech.lips.gabor import FACE_SIZE
+    from lip2speech.lips.track import LipTrack, extract_folder, load_track_for
+
+    out = tmp_path / "feats"
+    res = CliRunner().invoke(app, ["prepare", str(corpus), "--out", str(out), "--speakers", "s1", "--jobs", "1",
+                                   "--face-size", "96"])
+    assert res.exit_code == 0, res.output
+    key = sorted(load_manifest(out))[0]
+    faces = load_item(out, key)["lips"]["faces"]
+    assert faces.shape[1:] == (96, 96) and faces.dtype == np.uint8 and faces.std() > 0
+    with pytest.raises(Lip2SpeechError, match="holds 96 px face crops, not 64"):
+        prepare(corpus, out, speakers=["s2"], jobs=1, show_progress=False)
+    # a lips file of the default size is not taken for a folder of larger crops
+    video = sorted((corpus / "s1" / "video").iterdir())[0]
+    extract_folder([video], tmp_path / "tracks", jobs=1, show_progress=False, root=corpus)
+    track_file = tmp_path / "tracks" / video.relative_to(corpus).with_suffix(".npz")
+    assert LipTrack.load(track_file).faces.shape[1] == FACE_SIZE
+    with pytest.raises(Lip2SpeechError, match="face_size=64.*--face-size 96"):
+        load_track_for(track_file, None, 96)
+    # the CLIs' defaults are the library's (kept literal there: the CLI imports no OpenCV to show its help)
+    import inspect
+
+    from lip2speech.cli.corpus_commands import lips
+    from lip2speech.cli.model_commands import prepare_cmd
+
+    for command in (prepare_cmd, lips):
+        assert inspect.signature(command).parameters["face_size"].default.default == FACE_SIZE

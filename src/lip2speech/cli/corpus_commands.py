@@ -74,7 +74,7 @@ def lips(
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write an MP4 preview (a single video only)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for a folder (0 = all cores)."),
     legacy: bool = typer.Option(False, "--legacy", help="Reproduce the published JPEG round trip and region choice."),
-    face_size: int = typer.Option(64, "--face-size", help="Side of the grey face crops in px."),
+    face_size: int = typer.Option(64, "--face-size", min=16, help="Side of the grey face crops in px."),
     mouth_width: Optional[str] = typer.Option(
         None, "--mouth-width", metavar="PX|MODEL|off", help="Rescale so the median mouth box is this wide in px "
         "(GRID ~73), or a model's training scale (e.g. grid-s1: what `speak --model grid-s1` accepts), for lips "

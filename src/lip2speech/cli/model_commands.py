@@ -30,6 +30,8 @@ def prepare_cmd(
                                               "video to this median mouth box width in px, or to a model's "
                                               "training scale (e.g. grid-s1), recorded in the folder; default: "
                                               "video px, as published."),
+    face_size: int = typer.Option(64, "--face-size", min=16, help="Side of the grey face crops in px (their "
+                                  "mouth region is half as high); a folder holds one size."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from ..data.features import prepare
@@ -43,7 +45,7 @@ def prepare_cmd(
         raise Lip2SpeechError("prepare has no model: give --mouth-width a width in px or a model's name")
     check_writable(out, folder=True)
     report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
-                     lips_dir=lips, mouth_width=width)
+                     lips_dir=lips, mouth_width=width, face_size=face_size)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())

@@ -7,6 +7,7 @@ Finished items are skipped on a re-run, so an interrupted or sharded preparation
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -14,8 +15,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import Lip2SpeechError
+from ..lips.gabor import FACE_SIZE
 from ..timebase import BINS, DEFAULT_FS, SPEC_FRAME_S, frame_times
-from .store import LIP_FIELDS, FeatureStore, entry_from_file, feature_config, item_path, write_item
+from .store import LIP_FIELDS, FeatureStore, entry_from_file, feature_config, item_path, read_fields, write_item
 
 
 @dataclass
@@ -45,16 +47,16 @@ def parse_shard(shard: str | None) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _extract(args: tuple[Any, str, int, str | None, float | None]) -> dict[str, Any]:
+def _extract(args: tuple[Any, str, int, str | None, float | None, int]) -> dict[str, Any]:
     """Worker: features of one utterance written to its .npz; returns its manifest entry."""
     from ..audio import auditory_spectrogram, load_audio
     from ..lips.track import extract_lips, load_track_for
 
-    utt, out, fs, track_path, width = args
+    utt, out, fs, track_path, width, face_size = args
     aud = auditory_spectrogram(load_audio(utt.audio_source, fs=fs), fs=fs).astype(np.float32)
     # a `lip2speech lips` track of the same video is reused (it must come from the default front end, same scale)
-    track = load_track_for(track_path, width) if track_path is not None else extract_lips(utt.video,
-                                                                                          mouth_width=width)
+    track = (load_track_for(track_path, width, face_size) if track_path is not None
+             else extract_lips(utt.video, mouth_width=width, face_size=face_size))
     valid = np.asarray(track.valid, dtype=bool)
     if not valid.any():
         raise Lip2SpeechError("no face found in any frame", utt.video)
@@ -65,13 +67,14 @@ def _extract(args: tuple[Any, str, int, str | None, float | None]) -> dict[str, 
 def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None = None, jobs: int = 1,
             shard: str | tuple[int, int] | None = None, show_progress: bool = True,
             fs: int | None = None, lips_dir: str | Path | None = None,
-            mouth_width: float | None = None) -> PrepareReport:
+            mouth_width: float | None = None, face_size: int = FACE_SIZE) -> PrepareReport:
     """Extract spectrogram + lip track of every utterance of `corpus` (or of `speakers`) into `out`.
 
     fs: audio rate of the auditory spectrogram (Hz; 8000 as published, or 16000); None: the existing folder's
     rate, else 8000. lips_dir: a folder written by `lip2speech lips CORPUS --out lips_dir`; a video's track
     there (lips_dir/<path below corpus>.npz) is used instead of extracting the lips again. mouth_width (px): bring
-    every video to that median mouth box width (recorded in out/framing.json; None: video px, as published)."""
+    every video to that median mouth box width (recorded in out/framing.json; None: video px, as published).
+    face_size (px): the side of the grey face crops (their mouth region is half as high); a folder holds one."""
     from ..corpus import scan_corpus
 
     out = Path(out)
@@ -86,10 +89,11 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
         store = FeatureStore.create(out, DEFAULT_FS if fs is None else fs)
     fs = store.fs
     check_folder_width(out, mouth_width, next((out / "items").rglob("*.npz"), None) is not None)
+    check_folder_faces(out, face_size)
     mine = [u for j, u in enumerate(sorted(scan.utterances, key=lambda u: u.key)) if j % n == i - 1]
     report = PrepareReport(out=out, failures=[f"scan: {p}" for p in scan.problems])
     entries = prepare_utterances(store, mine, report, jobs, show_progress, mouth_width,
-                                 lambda u: _track_path(lips_dir, corpus, u.video))
+                                 lambda u: _track_path(lips_dir, corpus, u.video), face_size=face_size)
     scanned = {u.key for u in mine}  # items of another corpus prepared into the same folder stay listed
     for e in store.manifest_part((i, n)):
         if e["key"] not in scanned and e["key"] not in entries and item_path(out, e["key"]).exists():
@@ -101,8 +105,9 @@ def prepare(corpus: str | Path, out: str | Path, speakers: Sequence[str] | None 
 def prepare_utterances(store: FeatureStore, utterances: Sequence[Any], report: PrepareReport, jobs: int = 1,
                        show_progress: bool = True, mouth_width: float | None = None,
                        track_of: Callable[[Any], str | None] = lambda u: None,
-                       desc: str = "prepare") -> dict[str, dict[str, Any]]:
-    """Prepare `utterances` into `store` (items already there are kept: resume) at `mouth_width` px, each from its
+                       desc: str = "prepare", face_size: int = FACE_SIZE) -> dict[str, dict[str, Any]]:
+    """Prepare `utterances` into `store` (items already there are kept: resume) at `mouth_width` px, face crops
+    `face_size` px a side, each from its
     `lip2speech lips` file `track_of(u)` when there is one; fills `report` (written, skipped, reused_tracks,
     failures) and returns key -> manifest entry of every utterance that has an item now."""
     from ..parallel import run_jobs
@@ -117,9 +122,9 @@ def prepare_utterances(store: FeatureStore, utterances: Sequence[Any], report: P
             entries[u.key] = entry
             report.skipped.append(u.key)
         else:
-            todo.append((u, str(out), store.fs, track_of(u), mouth_width))
+            todo.append((u, str(out), store.fs, track_of(u), mouth_width, face_size))
     res = run_jobs(_extract, todo, jobs=jobs, desc=desc, show_progress=show_progress)
-    with_track = {u.key for u, _, _, track, _ in todo if track is not None}
+    with_track = {u.key for u, _, _, track, _, _ in todo if track is not None}
     for e in res.results:
         entries[e["key"]] = e
         report.written.append(e["key"])
@@ -142,6 +147,25 @@ def check_folder_width(out: Path, width: float | None, has_items: bool) -> None:
                               "another --out or the same --mouth-width", out)
     if width is not None:
         write_mouth_width(out, width)
+
+
+def folder_face_size(out: Path) -> int | None:
+    """The side (px) of the face crops a features folder's items hold, from one of them; None when it has none."""
+    first = next((out / "items").rglob("*.npz"), None)
+    if first is None:
+        return None
+    try:
+        return int(read_fields(first, ("lips_faces",))["lips_faces"].shape[1])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # a broken item is redone; it says nothing
+        return None
+
+
+def check_folder_faces(out: Path, face_size: int) -> None:
+    """Refuse to add face crops of another side (px) to a features folder than its items hold."""
+    held = folder_face_size(out)
+    if held is not None and held != face_size:
+        raise Lip2SpeechError(f"this features folder holds {held} px face crops, not {face_size}: use another --out "
+                              f"or --face-size {held}", out)
 
 
 def _track_path(lips_dir: str | Path | None, corpus: str | Path, video: str | Path) -> str | None:

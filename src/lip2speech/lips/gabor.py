@@ -204,7 +204,10 @@ def _legacy_pick(centroids: np.ndarray, cx: float, cy: float) -> int:
     return best
 
 
-def face_crop(grey: np.ndarray, landmarks: np.ndarray, size: int = 64, zoom: float = 4.2) -> np.ndarray:
+FACE_SIZE = 64  # px, the side of the grey face crops a lip track stores by default
+
+
+def face_crop(grey: np.ndarray, landmarks: np.ndarray, size: int = FACE_SIZE, zoom: float = 4.2) -> np.ndarray:
     """Square grey face crop (size, size) uint8 centred on the landmarks, its side `zoom` times the RMS spread
     of the stable points (eyes, nose), so jaw movement does not rescale it."""
     from ..video.landmarks import anchor

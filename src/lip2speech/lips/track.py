@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import Lip2SpeechError
 from ..fileio import save_npz
 from .gabor import (
+    FACE_SIZE,
     GF_NAMES,
     GP_SIZE,
     box_from_geometry,
@@ -96,7 +97,7 @@ def extract_lips(
     video: Video | str | Path,
     *,
     legacy: bool = False,
-    face_size: int = 64,
+    face_size: int = FACE_SIZE,
     detect_every: int = 10,
     smooth: float = 0.5,
     box_smooth: int = 9,
@@ -150,14 +151,14 @@ def default_lip_settings() -> dict:
                                            "detect_every", "smooth")}
 
 
-def load_track_for(path: str | Path, mouth_width: float | None = None) -> LipTrack:
+def load_track_for(path: str | Path, mouth_width: float | None = None, face_size: int = FACE_SIZE) -> LipTrack:
     """A `lip2speech lips` file to use in place of extracting the video again: it must have been made with the
-    default front end at `mouth_width` (px; None: video px, what prepare and a published model use), else a
-    one-line error naming the options that differ."""
+    default front end at `mouth_width` (px; None: video px, what prepare and a published model use) and face crops
+    of `face_size` px, else a one-line error naming the options that differ."""
     from .framing import same_width
 
     track = LipTrack.load(path)
-    want = {**default_lip_settings(), "mouth_width": mouth_width}
+    want = {**default_lip_settings(), "mouth_width": mouth_width, "face_size": face_size}
     if not track.settings:
         raise Lip2SpeechError("lips file does not record its front-end options (written by an older lip2speech); "
                               "extract it again", path)
@@ -165,6 +166,8 @@ def load_track_for(path: str | Path, mouth_width: float | None = None) -> LipTra
                                       else track.settings.get(k) != want[k]))
     if diff:
         scale = "video px" if mouth_width is None else f"--mouth-width {mouth_width:g}"
+        if face_size != FACE_SIZE:
+            scale += f", --face-size {face_size}"
         raise Lip2SpeechError("lips file was made with other front-end options ("
                               + ", ".join(f"{k}={track.settings.get(k)!r}" for k in diff)
                               + f"); this needs the defaults at {scale}", path)
@@ -192,7 +195,7 @@ def lip_track(
     fps: float,
     *,
     legacy: bool = False,
-    face_size: int = 64,
+    face_size: int = FACE_SIZE,
     box_smooth: int = 9,
     centre_smooth: int = 3,
     mouth_width: float | None = None,
