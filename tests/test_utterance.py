@@ -221,6 +221,15 @@ def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
     assert (rec.meta["model_kwargs"]["mouth_height"], rec.meta["model_kwargs"]["mouth_width"]) == (side // 2, side * 3 // 4)
     spec = rec.predict_spectrogram(item)
     assert spec.shape == item["aud"].shape and np.isfinite(spec).all()
+    # speak and adapt extract lips at the face crop size the model reads; lips of another size are refused
+    from lip2speech.data.lip_inputs import model_face_size
+    from lip2speech.lips.gabor import FACE_SIZE
+
+    assert rec.face_size == side and model_face_size({}) == FACE_SIZE
+    wrong = {**item["lips"], "faces": np.zeros((len(item["lips"]["faces"]), 2 * side, 2 * side), np.uint8)}
+    with pytest.raises(Lip2SpeechError, match=f"face crops of {side} px, these lips have {2 * side} px.*"
+                                              f"--face-size {side}"):
+        rec.predict_from_lips(wrong, None, len(item["aud"]))
 
     from lip2speech.training.shipped import export_model  # two such members average into one shipped model
 

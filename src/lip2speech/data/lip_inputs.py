@@ -31,6 +31,16 @@ def mouth_region(faces: np.ndarray) -> np.ndarray:
     return faces[:, r0:r1, c0:c1]
 
 
+def model_face_size(model_kwargs: Mapping[str, Any]) -> int:
+    """The face crop side (px) a model with these constructor sizes reads: the one whose mouth region is its
+    mouth_height (mouth_region's inverse: 32 -> 64), or lips.gabor.FACE_SIZE when it reads no mouth region."""
+    from ..lips.gabor import FACE_SIZE
+
+    if not model_kwargs.get("use_mouth"):
+        return FACE_SIZE
+    return int(round(int(model_kwargs.get("mouth_height", 32)) / (MOUTH_ROWS[1] - MOUTH_ROWS[0])))
+
+
 def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Replace frames without a face by the nearest frame with one (along axis 0)."""
     valid = np.asarray(valid, dtype=bool)

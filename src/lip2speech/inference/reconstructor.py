@@ -64,6 +64,13 @@ class Reconstructor:
         check_features_config(features_dir, self.feature_config)
 
     @property
+    def face_size(self) -> int:
+        """The side (px) of the grey face crops the model reads (lips.gabor.FACE_SIZE unless it reads them)."""
+        from ..lips.gabor import FACE_SIZE
+
+        return FACE_SIZE
+
+    @property
     def reads_words(self) -> bool:
         """Whether the model reads the words from the lips (a gu2s run with its CTC head)."""
         return False

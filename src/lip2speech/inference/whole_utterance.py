@@ -29,6 +29,10 @@ class UtteranceReconstructor(Reconstructor):
     def reads_words(self) -> bool:
         return self.net.ctc is not None
 
+    @property
+    def face_size(self) -> int:
+        return LI.model_face_size(self.meta["model_kwargs"])
+
     @torch.no_grad()
     def predict_utterance(self, lips: Mapping[str, Any], speaker: str | None = None,
                           n_aud: int | None = None) -> tuple[np.ndarray, list[str]]:
@@ -43,6 +47,10 @@ class UtteranceReconstructor(Reconstructor):
         if self.net.use_gp and x.gp.shape[1:] != want:
             raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "
                                   f"{x.gp.shape[1]}x{x.gp.shape[2]} (prepared with other settings)")
+        if mouth and x.mouth.shape[1] != int(self.meta["model_kwargs"].get("mouth_height", 32)):
+            raise Lip2SpeechError(f"the model reads face crops of {self.face_size} px, these lips have "
+                                  f"{len(lips['faces'][0])} px: extract or prepare them with --face-size "
+                                  f"{self.face_size}")
         out = self.net(torch.from_numpy(x.gp)[None] if self.net.use_gp else None,
                        torch.from_numpy(x.gf)[None] if self.net.use_gf else None, torch.tensor([x.frames]),
                        torch.from_numpy(x.mouth)[None] if mouth else None)

@@ -90,10 +90,15 @@ def base_mouth_width(base: str | Path) -> float | None:
 
 
 def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker: str, jobs: int = 1,
-                  show_progress: bool = True, mouth_width: float | None = None) -> tuple[list[str], list[str]]:
+                  show_progress: bool = True, mouth_width: float | None = None,
+                  face_size: int | None = None) -> tuple[list[str], list[str]]:
     """Prepare the videos (files or folders of them) into `features` at `mouth_width` px (the base model's mouth
-    scale; None: video px), items already there kept (resume); returns (keys prepared, one line per skipped clip)."""
-    from ..data.features import PrepareReport, check_folder_width, prepare_utterances
+    scale; None: video px) with face crops of `face_size` px (the base model's; None: lips.gabor.FACE_SIZE), items
+    already there kept (resume); returns (keys prepared, one line per skipped clip)."""
+    from ..data.features import PrepareReport, check_folder_faces, check_folder_width, prepare_utterances
+    from ..lips.gabor import FACE_SIZE
+
+    face_size = FACE_SIZE if face_size is None else face_size
     from ..data.store import FeatureStore
     from ..lips.track import collect_videos
 
@@ -102,8 +107,10 @@ def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker
     store = FeatureStore.create(features, fs)
     # the adapted model then speaks at the base model's scale; a resumed folder must be at it already
     check_folder_width(features, mouth_width, next((features / "items").rglob("*.npz"), None) is not None)
+    check_folder_faces(features, face_size)
     report = PrepareReport(out=features)
-    entries = prepare_utterances(store, utts, report, jobs, show_progress, mouth_width, desc="prepare clips")
+    entries = prepare_utterances(store, utts, report, jobs, show_progress, mouth_width, desc="prepare clips",
+                                 face_size=face_size)
     store.write_manifest([entries[k] for k in sorted(entries)])
     return sorted(entries), report.failures
 
@@ -156,6 +163,7 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
     prepared features folder `features` (linked into out/features, their speakers kept). Fewer than MIN_CLIPS
     usable clips is a one-line error and leaves nothing behind that this call made."""
     from ..fileio import check_writable, write_json
+    from ..data.lip_inputs import model_face_size
     from ..data.store import FeatureStore
     from .train import train_system
 
@@ -163,7 +171,8 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
     out = Path(out)
     check_writable(out, folder=True)
     cfg = adapt_config(base, overrides, config)  # checks the base model before anything is written
-    fs = int(base_checkpoint(base)[1]["lip2speech"]["feature_config"]["fs"])
+    base_meta = base_checkpoint(base)[1]["lip2speech"]
+    fs = int(base_meta["feature_config"]["fs"])
     if bool(videos) == (features is not None):
         raise Lip2SpeechError("adapt takes either videos or a features folder with keys")
     existed, feat = out.exists(), out / "features"
@@ -176,7 +185,8 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
             report.clips = link_items(features, list(keys), feat)
         else:
             report.clips, report.skipped = prepare_clips(videos, feat, fs, speaker, jobs, show_progress,
-                                                         base_mouth_width(base))
+                                                         base_mouth_width(base),
+                                                         model_face_size(base_meta.get("model_kwargs", {})))
         if len(report.clips) < MIN_CLIPS:
             why = f" ({len(report.skipped)} skipped: {report.skipped[0]}{' ...' if len(report.skipped) > 1 else ''})" \
                 if report.skipped else ""
