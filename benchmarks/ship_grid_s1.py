@@ -1,10 +1,11 @@
 """Train, evaluate and ship the grid-s1 model: gu2s on real GRID s1 clips (16 kHz audio path).
 
     python benchmarks/ship_grid_s1.py --corpus ../shared/data/grid-s1 --more ../shared/data/grid-s1-more \
-        --features F16-720 --run RUN --jobs 2 [--cycles 2] [--first FIRST] [--levers LEVERS.md] [--scaling SCALING.md]
+        --features F16-720 --run RUN --jobs 2 [--cycles 2] [--first FIRST] [--levers LEVERS.md] [--scaling SCALING.md] \
+        [--face-size 128 --previous-features F16-720]
 
 Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
-into one features folder; train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
+into one features folder (face crops of --face-size px); train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
 with --jobs 2): gu2s with configs/grid-s1-v2.yaml (the shipped recipe with the grey mouth region, on every clip
 but grid-s1's 80 test clips: its 320 other originals and the 400 re-encoded ones; --config picks another recipe),
 seed 0 and seed 1 on the same split; export the
@@ -17,7 +18,8 @@ Without --more, it ships the first recipe (configs/grid-s1.yaml, 320 training cl
 trains N one-cycle schedules in turn, each starting from the weights the one before ended with (a warm restart:
 `init_from`, a fresh optimiser and schedule): cycle 1 in RUN/seed<i>, cycle c in RUN/cycle<c>/seed<i>; the last
 cycle's members ship. The card pairs the new model with the one it replaces (a copy of the package's weights kept
-beside the members as previous-grid-s1) and, with --first, with the first grid-s1 as well.
+beside the members as previous-grid-s1, scored on --previous-features when it reads face crops of another size) and,
+with --first, with the first grid-s1 as well.
 """
 
 from __future__ import annotations
@@ -73,11 +75,12 @@ def data_text(n_train: int, n_more: int) -> str:
 
 def card_text(speak: dict, summary: dict, train_summary: dict, members: list[dict], params: int,
               cmd: str, rev: str, clips: list[str], config: str = "grid-s1", n_more: int = 0,
-              tables: str = "", mouth: bool = False) -> str:
+              tables: str = "", mouth: tuple[int, int] | None = None) -> str:
     """The model card (Markdown): test scores with speak's inversion and with evaluate's default one, and each
-    member's alone (`members`: seed, epochs, seconds, speak-inversion test summary); `tables` (Markdown) after."""
+    member's alone (`members`: seed, epochs, seconds, speak-inversion test summary); `tables` (Markdown) after;
+    `mouth`: the (height, width) px of the grey mouth region it reads, or None."""
     m, ms = summary["metrics"], speak["metrics"]
-    inputs = " and the grey mouth region of the face crop (32x48)" if mouth else ""
+    inputs = f" and the grey mouth region of the face crop ({mouth[0]}x{mouth[1]})" if mouth else ""
     rows = "\n".join(f"| {METRIC_NAMES[k]} | {_cell(ms, k)} | {_cell(m, k)} | {m[k]['n']} |"
                      for k in METRIC_NAMES if k in m and m[k].get("n"))
     keys = [k for k in METRIC_NAMES if k in ms and ms[k].get("n")]
@@ -154,6 +157,13 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts,
     return "\n" + "\n".join(lines) + "\n"
 
 
+def mouth_size(model_kwargs: dict) -> tuple[int, int] | None:
+    """The (height, width) px of the grey mouth region a gu2s with these sizes reads, or None."""
+    if not model_kwargs.get("use_mouth"):
+        return None
+    return int(model_kwargs.get("mouth_height", 32)), int(model_kwargs.get("mouth_width", 48))
+
+
 def member_dir(run: Path, cycle: int, seed: int) -> Path:
     """The run folder of member `seed` after one-cycle schedule `cycle` (1-based): RUN/seed<i>, RUN/cycle<c>/seed<i>."""
     return (run if cycle == 1 else run / f"cycle{cycle}") / f"seed{seed}"
@@ -222,6 +232,10 @@ def main() -> None:
                     help="one-cycle schedules per member, each from the last one's weights (1)")
     ap.add_argument("--config", default=None,
                     help="packaged recipe (grid-s1-v2 with --more: the 720 clips and the mouth region; else grid-s1)")
+    ap.add_argument("--face-size", type=int, default=64,
+                    help="side (px) of the face crops the features are prepared with (their mouth region is half as high)")
+    ap.add_argument("--previous-features", type=Path, default=None,
+                    help="features folder the model it replaces reads (its face crop size; default: --features)")
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
     ap.add_argument("--first", type=Path, default=None,
                     help="a copy of the first grid-s1's weights folder (with a config.yaml) to pair with as well")
@@ -238,7 +252,7 @@ def main() -> None:
 
     config = args.config or ("grid-s1-v2" if args.more else NAME)
     for corpus in [args.corpus] + ([args.more] if args.more else []):
-        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000, face_size=args.face_size).summary(), flush=True)
     import csv
 
     for cycle in range(1, args.cycles + 1):
@@ -271,6 +285,8 @@ def main() -> None:
            + f" --features {shown_path(args.features, 'F16-720')} --run {shown_path(args.run, 'RUN')}"
            + f" --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
+           + (f" --face-size {args.face_size}" if args.face_size != 64 else "")
+           + (f" --previous-features {shown_path(args.previous_features, 'F16-720')}" if args.previous_features else "")
            + (f" --cycles {args.cycles}" if args.cycles > 1 else "")
            + (f" --first {shown_path(args.first, 'FIRST')}" if args.first else "")
            + "".join(f" --{k} {shown_path(v, k.upper() + '.md')}" for k, v in (("levers", args.levers),
@@ -285,7 +301,11 @@ def main() -> None:
     previous = ens.parent / f"previous-{NAME}"  # the model this one replaces, kept to pair the two on the test clips
     if not previous.is_dir() and (PACKAGE / "weights" / NAME / "model.ckpt").is_file():
         shutil.copytree(PACKAGE / "weights" / NAME, previous)
-        shutil.copyfile(runs[0] / "config.yaml", previous / "config.yaml")
+        import yaml
+
+        cfg = yaml.safe_load((runs[0] / "config.yaml").read_text())  # where its features are
+        cfg["features"] = str(args.previous_features or args.features)
+        (previous / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     speak_eval = evaluate_run(ens, "test", opts.with_speak_inversion(), corpus=args.corpus)  # up to date: reused
     tables = paired_with_previous(speak_eval, previous, args.corpus, opts.with_speak_inversion())
     if args.first:
@@ -293,7 +313,7 @@ def main() -> None:
                                        "the first grid-s1")
     tables += "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
-                     config, len(more_keys), tables, bool(meta["model_kwargs"].get("use_mouth")))
+                     config, len(more_keys), tables, mouth_size(meta["model_kwargs"]))
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
              "member_scores": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
