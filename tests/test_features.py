@@ -151,11 +151,13 @@ def test_prepare_face_size_and_one_size_per_folder(corpus, tmp_path):
     assert LipTrack.load(track_file).faces.shape[1] == FACE_SIZE
     with pytest.raises(Lip2SpeechError, match="face_size=64.*--face-size 96"):
         load_track_for(track_file, None, 96)
-    # the CLIs' defaults are the library's (kept literal there: the CLI imports no OpenCV to show its help)
-    import inspect
+    # --face-size: px, or the size a model reads (what its speak accepts); bad values are one-line errors
+    from lip2speech.cli.options import parse_face_size
+    from lip2speech.inference import load_run
+    from lip2speech.training.shipped import resolve_run
 
-    from lip2speech.cli.corpus_commands import lips
-    from lip2speech.cli.model_commands import prepare_cmd
-
-    for command in (prepare_cmd, lips):
-        assert inspect.signature(command).parameters["face_size"].default.default == FACE_SIZE
+    assert parse_face_size(None) == FACE_SIZE and parse_face_size(" 96 ") == 96
+    assert parse_face_size("grid-s1") == load_run(resolve_run("grid-s1")).face_size
+    for bad, why in (("8", "outside 16..512"), ("no-such-model", "a side in px or a model")):
+        with pytest.raises(Lip2SpeechError, match=why):
+            parse_face_size(bad)

@@ -74,7 +74,9 @@ def lips(
     preview: Optional[Path] = typer.Option(None, "--preview", help="Also write an MP4 preview (a single video only)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for a folder (0 = all cores)."),
     legacy: bool = typer.Option(False, "--legacy", help="Reproduce the published JPEG round trip and region choice."),
-    face_size: int = typer.Option(64, "--face-size", min=16, help="Side of the grey face crops in px."),
+    face_size: Optional[str] = typer.Option(None, "--face-size", metavar="PX|MODEL", help="Side of the grey face "
+                                            "crops in px (default 64), or the size a model reads (e.g. grid-s1: "
+                                            "what `speak --model grid-s1` accepts)."),
     mouth_width: Optional[str] = typer.Option(
         None, "--mouth-width", metavar="PX|MODEL|off", help="Rescale so the median mouth box is this wide in px "
         "(GRID ~73), or a model's training scale (e.g. grid-s1: what `speak --model grid-s1` accepts), for lips "
@@ -87,11 +89,12 @@ def lips(
     from ..fileio import check_writable
     from ..lips.track import extract_folder, extract_lips, find_videos, render_preview
 
-    from .options import parse_mouth_width
+    from .options import parse_face_size, parse_mouth_width
 
     width = parse_mouth_width(mouth_width, default=None)
     if width == "model":
         raise Lip2SpeechError("lips has no model: give --mouth-width a width in px or a model's name")
+    side = parse_face_size(face_size)
     start = time.perf_counter()
     if not video.exists():
         raise Lip2SpeechError("video not found", video)
@@ -103,7 +106,7 @@ def lips(
             raise Lip2SpeechError("--preview needs a single video, not a folder", video)
         if not find_videos(video):
             raise Lip2SpeechError("no videos found in the folder", video)
-        report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=face_size,
+        report = extract_folder(video, out, jobs=jobs or None, overwrite=overwrite, legacy=legacy, face_size=side,
                                 mouth_width=width)
         for line in report.failures:
             typer.secho(f"skipped: {line}", fg=typer.colors.YELLOW, err=True)
@@ -113,7 +116,7 @@ def lips(
         if report.failures:
             raise typer.Exit(1)
         return
-    track = extract_lips(video, legacy=legacy, face_size=face_size, mouth_width=width)
+    track = extract_lips(video, legacy=legacy, face_size=side, mouth_width=width)
     track.save(out)
     typer.echo(f"wrote {out}: {len(track)} frames at {track.fps:g} fps, face on {int(track.valid.sum())} "
                f"({time.perf_counter() - start:.1f} s)")

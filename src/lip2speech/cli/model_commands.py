@@ -30,22 +30,24 @@ def prepare_cmd(
                                               "video to this median mouth box width in px, or to a model's "
                                               "training scale (e.g. grid-s1), recorded in the folder; default: "
                                               "video px, as published."),
-    face_size: int = typer.Option(64, "--face-size", min=16, help="Side of the grey face crops in px (their "
-                                  "mouth region is half as high); a folder holds one size."),
+    face_size: Optional[str] = typer.Option(None, "--face-size", metavar="PX|MODEL", help="Side of the grey face "
+                                            "crops in px (default 64; their mouth region is half as high), or the "
+                                            "size a model reads (e.g. grid-s1); a folder holds one size."),
 ) -> None:
     """Cache spectrogram + lip track of every utterance; finished items are skipped, failures listed at the end."""
     from ..data.features import prepare
     from ..fileio import check_writable
     from ..parallel import default_jobs
 
-    from .options import parse_mouth_width
+    from .options import parse_face_size, parse_mouth_width
 
     width = parse_mouth_width(mouth_width, default=None)
     if width == "model":
         raise Lip2SpeechError("prepare has no model: give --mouth-width a width in px or a model's name")
+    side = parse_face_size(face_size)
     check_writable(out, folder=True)
     report = prepare(corpus, out, speaker_list(speakers) or None, jobs=jobs or default_jobs(), shard=shard, fs=fs,
-                     lips_dir=lips, mouth_width=width, face_size=face_size)
+                     lips_dir=lips, mouth_width=width, face_size=side)
     for line in report.failures:
         typer.secho(f"failed: {line}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())

@@ -129,3 +129,27 @@ def parse_mouth_width(value: str | float | None, default: str | None = "model") 
     if not 8.0 <= px <= 400.0:
         raise Lip2SpeechError(f"--mouth-width {px:g} px is outside 8..400 px")
     return px
+
+
+def parse_face_size(value: str | None) -> int:
+    """A --face-size value: a side in px (16..512) -> int; a shipped model's name or a run folder -> the size its
+    mouth region is cut from (data.lip_inputs.model_face_size); None -> lips.gabor.FACE_SIZE. Anything else is a
+    one-line error."""
+    from ..lips.gabor import FACE_SIZE
+
+    if value is None:
+        return FACE_SIZE
+    text = str(value).strip()
+    if not text.isdigit():
+        from ..data.lip_inputs import model_face_size
+        from ..training.run_folder import load_checkpoint
+        from ..training.shipped import resolve_run
+
+        try:
+            folder = resolve_run(text)
+        except Lip2SpeechError:
+            raise Lip2SpeechError(f"--face-size takes a side in px or a model, not {text!r}") from None
+        return model_face_size(load_checkpoint(folder / "model.ckpt")["lip2speech"].get("model_kwargs", {}))
+    if not 16 <= int(text) <= 512:
+        raise Lip2SpeechError(f"--face-size {text} px is outside 16..512 px")
+    return int(text)
