@@ -230,6 +230,11 @@ def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
     with pytest.raises(Lip2SpeechError, match=f"face crops of {side} px, these lips have {2 * side} px.*"
                                               f"--face-size {side}"):
         rec.predict_from_lips(wrong, None, len(item["aud"]))
+    synthetic_features(root / "feats32", speakers=1, utterances=4, seed=5, face=2 * side)
+    with pytest.raises(Lip2SpeechError, match=f"reads face crops of {side} px, these features have {2 * side} px"):
+        train_system(load_train_config(None, {**TINY, "max_epochs": 1, "init_from": str(run)}), root / "feats32",
+                     root / "tuned", show_progress=False)
+    assert not (root / "tuned").exists()  # nothing left behind
 
     from lip2speech.training.shipped import export_model  # two such members average into one shipped model
 

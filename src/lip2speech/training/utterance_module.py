@@ -119,6 +119,11 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
             raise Lip2SpeechError(f"{cfg.init_from} reads {model_kwargs.get('height')}x{model_kwargs.get('width')} "
                                   f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
         mouth = bool(model_kwargs.get("use_mouth", False))
+        side = int(first["lips"]["faces"].shape[1])
+        if mouth and side != LI.model_face_size(model_kwargs):
+            want = LI.model_face_size(model_kwargs)
+            raise Lip2SpeechError(f"{cfg.init_from} reads face crops of {want} px, these features have {side} px: "
+                                  f"prepare them with --face-size {want}", features_dir)
         meta.update(members=known["members"], init_from=cfg.init_from)
         # the model's own speaker, what speak normalises unnamed footage by: the first speaker new to the base model
         # (`lip2speech adapt`), else the base's own; more training on the base's speakers leaves unnamed footage
