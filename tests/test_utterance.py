@@ -231,6 +231,9 @@ def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
                                               f"--face-size {side}"):
         rec.predict_from_lips(wrong, None, len(item["aud"]))
     synthetic_features(root / "feats32", speakers=1, utterances=4, seed=5, face=2 * side)
+    with pytest.raises(Lip2SpeechError, match=f"hold face crops of {2 * side} px, the model reads {side} px"):
+        rec.check_features(root / "feats32")  # evaluate on another features folder: refused before any clip
+    rec.check_features(root / "feats")
     with pytest.raises(Lip2SpeechError, match=f"reads face crops of {side} px, these features have {2 * side} px"):
         train_system(load_train_config(None, {**TINY, "max_epochs": 1, "init_from": str(run)}), root / "feats32",
                      root / "tuned", show_progress=False)

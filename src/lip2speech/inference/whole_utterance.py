@@ -33,6 +33,17 @@ class UtteranceReconstructor(Reconstructor):
     def face_size(self) -> int:
         return LI.model_face_size(self.meta["model_kwargs"])
 
+    def check_features(self, features_dir: str | Path) -> None:
+        """Also Lip2SpeechError when the model reads the mouth region and the folder holds face crops of another
+        size."""
+        from ..data.features import folder_face_size
+
+        super().check_features(features_dir)
+        held = folder_face_size(Path(features_dir))
+        if getattr(self.net, "use_mouth", False) and held is not None and held != self.face_size:
+            raise Lip2SpeechError(f"these features hold face crops of {held} px, the model reads {self.face_size} px: "
+                                  f"prepare them with --face-size {self.face_size}", features_dir)
+
     @torch.no_grad()
     def predict_utterance(self, lips: Mapping[str, Any], speaker: str | None = None,
                           n_aud: int | None = None) -> tuple[np.ndarray, list[str]]:
