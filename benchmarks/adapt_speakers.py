@@ -4,7 +4,8 @@
         [--speakers s2,s3,s5] [--sizes 15,10,5] [--folds 0,1,2,3] [--model grid-s1] [--lr LR] [--epochs N] \
         [--report-only] [--against DIR2]
 
-F: `lip2speech prepare CORPUS --out F --fs 16000` (made here when missing), prepared once and used both to adapt
+F: `lip2speech prepare CORPUS --out F --fs 16000 --face-size MODEL` (made here when missing, with the face crop
+size the model reads), prepared once and used both to adapt
 (the clips passed by key) and to score. Per speaker the 20 clips are shuffled (seed 0) into 4 folds of 5; fold f
 tests its 5 clips after adapting on the other 15 (adapt's 20% hold-out: 12 train, 3 validate), or on the first 5
 or 10 of those 15 in a seeded order (seed = fold), so each clip is tested once per size. Every metric with
@@ -69,8 +70,10 @@ def main() -> None:
     opts = EvalOptions(samples=0).with_speak_inversion()
     over = {k: v for k, v in (("lr", args.lr), ("max_epochs", args.epochs)) if v is not None}
     if not args.report_only:
-        if not (args.features / "features.json").is_file():
-            prepare(args.corpus, args.features, speakers, fs=16000)
+        base = load_run(args.model)
+        if not (args.features / "features.json").is_file():  # face crops of the size the base model reads
+            prepare(args.corpus, args.features, speakers, fs=16000, face_size=base.face_size)
+        base.check_features(args.features)
         sources = corpus_sources(args.corpus)
         store = FeatureStore(args.features)
         for spk in speakers:  # the base model as it is, on all of the speaker's clips
