@@ -16,8 +16,9 @@ epochs from the weights the `mouth` arm ended with: a warm restart, ship_grid_s1
 grid-s1-levers-mouth-loudness.yaml), `mouth-dropout` (dropout 0.5 instead of 0.3) and `mouth-speed` (speed
 augmentation, +-10%), two bids to carry the loudness course the net fits on its training clips over to new ones,
 and `mouth-hires` (the mouth arm on face crops of 128 px instead of 64: a 64 x 96 mouth region, about the video's
-own resolution) and `mouth-hires-deep` (the same with a fourth stride-2 mouth layer,
-grid-s1-levers-mouth-hires-deep.yaml), prepared with `--face-size 128` into the folder --features-hires.
+own resolution), `mouth-hires-deep` (the same with a fourth stride-2 mouth layer,
+grid-s1-levers-mouth-hires-deep.yaml) and `mouth-hires-again` (mouth-hires's second cycle, as mouth-again is the
+mouth arm's), prepared with `--face-size 128` into the folder --features-hires.
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
@@ -34,12 +35,14 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "mouth-longer": "grid-s1-levers-mouth-longer", "mouth-again": "grid-s1-levers-mouth",
         "mouth-envelope": "grid-s1-levers-mouth-envelope", "mouth-loudness": "grid-s1-levers-mouth-loudness",
         "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed",
-        "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep"}
-HIRES = {"mouth-hires", "mouth-hires-deep"}  # arms trained on --features-hires (face crops of HIRES_FACE px)
+        "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep",
+        "mouth-hires-again": "grid-s1-levers-mouth"}
+HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again"}  # arms trained on --features-hires (face crops of HIRES_FACE px)
 HIRES_FACE = 128
-FROM = {"mouth-again": "mouth"}  # arm -> the arm whose trained weights it starts from (init_from)
+FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires"}  # arm -> the arm whose trained weights it starts from (init_from)
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
-          "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth"}  # arm -> also paired with
+          "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth",
+          "mouth-hires-again": "mouth-hires"}  # arm -> also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
