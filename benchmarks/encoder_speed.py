@@ -23,14 +23,14 @@ def main() -> None:
 
     import torch
 
-    from lip2speech.data.lip_inputs import MOUTH_COLS, MOUTH_ROWS
+    import numpy as np
+
+    from lip2speech.data.lip_inputs import mouth_region
     from lip2speech.models.gu2s import GU2S, PictureEncoder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    side = args.face_size
-    mh = int(round(MOUTH_ROWS[1] * side)) - int(round(MOUTH_ROWS[0] * side))
-    mw = int(round(MOUTH_COLS[1] * side)) - int(round(MOUTH_COLS[0] * side))
+    mh, mw = mouth_region(np.zeros((1, args.face_size, args.face_size), np.uint8)).shape[1:]
     model = GU2S(use_mouth=True, mouth_height=mh, mouth_width=mw, gru=256, conv=320, dropout=0.3).train()
     b, t = 8, 75
     batch = (torch.randn(b, t, 40, 80), torch.randn(b, t, 7), torch.full((b,), t), torch.randn(b, t, mh, mw))

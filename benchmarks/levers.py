@@ -37,9 +37,9 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed",
         "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep",
         "mouth-hires-again": "grid-s1-levers-mouth"}
-HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again"}  # arms trained on --features-hires (face crops of HIRES_FACE px)
+HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again"}  # arms on --features-hires (HIRES_FACE px crops)
 HIRES_FACE = 128
-FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires"}  # arm -> the arm whose trained weights it starts from (init_from)
+FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires"}  # arm -> the arm whose weights it starts from
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
           "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth",
           "mouth-hires-again": "mouth-hires"}  # arm -> also paired with

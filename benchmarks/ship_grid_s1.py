@@ -5,10 +5,10 @@
         [--face-size 128 --previous-features F16-720]
 
 Steps (each resumes): prepare grid-s1 (400 original clips) and grid-s1-more (400 more, re-encoded video) at 16 kHz
-into one features folder (face crops of --face-size px); train the members, RUN/seed0 and RUN/seed1, side by side (one process and one core each
-with --jobs 2): gu2s with configs/grid-s1-v2.yaml (the shipped recipe with the grey mouth region, on every clip
-but grid-s1's 80 test clips: its 320 other originals and the 400 re-encoded ones; --config picks another recipe),
-seed 0 and seed 1 on the same split; export the
+into one features folder (face crops of --face-size px); train the members, RUN/seed0 and RUN/seed1, side by side
+(one process and one core each with --jobs 2): gu2s with configs/grid-s1-v2.yaml (the shipped recipe with the grey
+mouth region, on every clip but grid-s1's 80 test clips: its 320 other originals and the 400 re-encoded ones;
+--config picks another recipe), seed 0 and seed 1 on the same split; export the
 model that averages them into RUN/grid-s1; evaluate it on the 80 test clips (originals) with every metric against
 the original recordings (with speak's inversion and with evaluate's default one), each member alone with speak's
 inversion, and corr2 on the training clips; write src/lip2speech/weights/grid-s1/ (float16 weights, split.json,
@@ -232,8 +232,8 @@ def main() -> None:
                     help="one-cycle schedules per member, each from the last one's weights (1)")
     ap.add_argument("--config", default=None,
                     help="packaged recipe (grid-s1-v2 with --more: the 720 clips and the mouth region; else grid-s1)")
-    ap.add_argument("--face-size", type=int, default=64,
-                    help="side (px) of the face crops the features are prepared with (their mouth region is half as high)")
+    ap.add_argument("--face-size", type=int, default=None, help="side (px) of the face crops the features are "
+                    "prepared with (their mouth region is half as high; default: lip2speech's, 64)")
     ap.add_argument("--previous-features", type=Path, default=None,
                     help="features folder the model it replaces reads (its face crop size; default: --features)")
     ap.add_argument("--eval-utterances", type=int, default=None, help="test clips with waveform metrics (all)")
@@ -245,6 +245,7 @@ def main() -> None:
 
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.data.features import prepare
+    from lip2speech.lips.gabor import FACE_SIZE
     from lip2speech.training.run_folder import load_checkpoint
     from lip2speech.training.shipped import export_model, shown_path
     from lip2speech.training.train import train_system
@@ -252,7 +253,8 @@ def main() -> None:
 
     config = args.config or ("grid-s1-v2" if args.more else NAME)
     for corpus in [args.corpus] + ([args.more] if args.more else []):
-        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000, face_size=args.face_size).summary(), flush=True)
+        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000, face_size=args.face_size or FACE_SIZE).summary(),
+              flush=True)
     import csv
 
     for cycle in range(1, args.cycles + 1):
@@ -285,7 +287,7 @@ def main() -> None:
            + f" --features {shown_path(args.features, 'F16-720')} --run {shown_path(args.run, 'RUN')}"
            + f" --jobs {args.jobs}"
            + (f" --config {args.config}" if args.config else "")
-           + (f" --face-size {args.face_size}" if args.face_size != 64 else "")
+           + (f" --face-size {args.face_size}" if args.face_size else "")
            + (f" --previous-features {shown_path(args.previous_features, 'F16-720')}" if args.previous_features else "")
            + (f" --cycles {args.cycles}" if args.cycles > 1 else "")
            + (f" --first {shown_path(args.first, 'FIRST')}" if args.first else "")

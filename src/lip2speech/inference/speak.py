@@ -120,7 +120,8 @@ def warm_up(rec: Reconstructor, detector: bool = True, fps: float = 25.0, frames
     blank = LipTrack(landmarks=np.zeros((frames, N_LANDMARKS, 2), np.float32),
                      mouth_boxes=np.zeros((frames, 4), np.int32), gp=np.zeros((frames, 40, 80), np.float32),
                      gf=np.random.default_rng(0).standard_normal((frames, 7)).astype(np.float32),
-                     faces=np.zeros((frames, rec.face_size, rec.face_size), np.uint8), valid=np.ones(frames, bool), fps=fps)
+                     faces=np.zeros((frames, rec.face_size, rec.face_size), np.uint8), valid=np.ones(frames, bool),
+                     fps=fps)
     n_aud = int(math.ceil(frames / fps / rec.feature_config["spec_frame_s"]))
     spec, _ = rec.predict_from_lips(lips_from_track(blank), None, n_aud)
     invert(rec, np.maximum(spec, 1e-3), **inversion)

@@ -90,15 +90,12 @@ def base_mouth_width(base: str | Path) -> float | None:
 
 
 def prepare_clips(videos: Sequence[str | Path], features: Path, fs: int, speaker: str, jobs: int = 1,
-                  show_progress: bool = True, mouth_width: float | None = None,
-                  face_size: int | None = None) -> tuple[list[str], list[str]]:
+                  show_progress: bool = True, mouth_width: float | None = None, *,
+                  face_size: int) -> tuple[list[str], list[str]]:
     """Prepare the videos (files or folders of them) into `features` at `mouth_width` px (the base model's mouth
-    scale; None: video px) with face crops of `face_size` px (the base model's; None: lips.gabor.FACE_SIZE), items
-    already there kept (resume); returns (keys prepared, one line per skipped clip)."""
+    scale; None: video px) with face crops of `face_size` px (the base model's), items already there kept (resume);
+    returns (keys prepared, one line per skipped clip)."""
     from ..data.features import PrepareReport, check_folder_faces, check_folder_width, prepare_utterances
-    from ..lips.gabor import FACE_SIZE
-
-    face_size = FACE_SIZE if face_size is None else face_size
     from ..data.store import FeatureStore
     from ..lips.track import collect_videos
 
@@ -186,7 +183,7 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
         else:
             report.clips, report.skipped = prepare_clips(videos, feat, fs, speaker, jobs, show_progress,
                                                          base_mouth_width(base),
-                                                         model_face_size(base_meta.get("model_kwargs", {})))
+                                                         face_size=model_face_size(base_meta.get("model_kwargs", {})))
         if len(report.clips) < MIN_CLIPS:
             why = f" ({len(report.skipped)} skipped: {report.skipped[0]}{' ...' if len(report.skipped) > 1 else ''})" \
                 if report.skipped else ""
