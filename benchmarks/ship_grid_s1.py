@@ -245,7 +245,7 @@ def main() -> None:
 
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.data.features import prepare
-    from lip2speech.lips.gabor import FACE_SIZE
+    from lip2speech.lips.crop_size import FACE_SIZE
     from lip2speech.training.run_folder import load_checkpoint
     from lip2speech.training.shipped import export_model, shown_path
     from lip2speech.training.train import train_system

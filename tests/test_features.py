@@ -132,7 +132,7 @@ def test_prepare_face_size_and_one_size_per_folder(corpus, tmp_path):
     from typer.testing import CliRunner
 
     from lip2speech.cli import app
-    from lip2speech.lips.gabor import FACE_SIZE
+    from lip2speech.lips.crop_size import FACE_SIZE
     from lip2speech.lips.track import LipTrack, extract_folder, load_track_for
 
     out = tmp_path / "feats"

@@ -83,3 +83,24 @@ def test_flip_of_the_study_input_negates_centroid_x_and_orientation_in_every_blo
     assert np.array_equal(f[:, neg], -g[:, neg])
     keep = [c for c in range(21) if c not in neg]
     assert np.array_equal(f[:, keep], g[:, keep])  # the time order is kept (the study reversed it: a bug)
+
+
+def test_the_face_size_a_model_reads_is_the_exact_inverse_of_its_mouth_region_size():
+    from lip2speech.data.lip_inputs import model_face_size, mouth_size, reads_face_size
+
+    assert mouth_size(64) == (32, 48) and mouth_size(128) == (64, 96)
+    for side in range(24, 257):
+        kwargs = dict(use_mouth=True, mouth_height=mouth_size(side)[0], mouth_width=mouth_size(side)[1])
+        assert mouth_size(model_face_size(kwargs)) == mouth_size(side)  # 99 px (50 x 75) reads back as 99, not 100
+        assert reads_face_size(kwargs, side)
+    odd = dict(use_mouth=True, mouth_height=50, mouth_width=75)
+    assert model_face_size(odd) == 99 and not reads_face_size(odd, 100) and reads_face_size({}, 100)
+
+
+def test_reading_features_does_not_load_the_opencv_front_end():
+    import subprocess
+    import sys
+
+    code = "import sys, lip2speech.data.features, lip2speech.data.lip_inputs; print('cv2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -223,7 +223,7 @@ def test_gu2s_with_the_mouth_region_trains_and_speaks(tmp_path):
     assert spec.shape == item["aud"].shape and np.isfinite(spec).all()
     # speak and adapt extract lips at the face crop size the model reads; lips of another size are refused
     from lip2speech.data.lip_inputs import model_face_size
-    from lip2speech.lips.gabor import FACE_SIZE
+    from lip2speech.lips.crop_size import FACE_SIZE
 
     assert rec.face_size == side and model_face_size({}) == FACE_SIZE
     wrong = {**item["lips"], "faces": np.zeros((len(item["lips"]["faces"]), 2 * side, 2 * side), np.uint8)}

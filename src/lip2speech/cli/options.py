@@ -133,9 +133,9 @@ def parse_mouth_width(value: str | float | None, default: str | None = "model") 
 
 def parse_face_size(value: str | None) -> int:
     """A --face-size value: a side in px (16..512) -> int; a shipped model's name or a run folder -> the size its
-    mouth region is cut from (data.lip_inputs.model_face_size); None -> lips.gabor.FACE_SIZE. Anything else is a
+    mouth region is cut from (data.lip_inputs.model_face_size); None -> lips.crop_size.FACE_SIZE. Anything else is a
     one-line error."""
-    from ..lips.gabor import FACE_SIZE
+    from ..lips.crop_size import FACE_SIZE
 
     if value is None:
         return FACE_SIZE

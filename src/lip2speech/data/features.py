@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import Lip2SpeechError
-from ..lips.gabor import FACE_SIZE
+from ..lips.crop_size import FACE_SIZE
 from ..timebase import BINS, DEFAULT_FS, SPEC_FRAME_S, frame_times
 from .store import LIP_FIELDS, FeatureStore, entry_from_file, feature_config, item_path, read_fields, write_item
 

@@ -24,21 +24,46 @@ FLIP_GF_COLUMNS = (3, 6)  # centroid x and orientation change sign under a horiz
 MOUTH_ROWS, MOUTH_COLS = (30 / 64, 62 / 64), (8 / 64, 56 / 64)
 
 
+def mouth_bounds(side: int) -> tuple[int, int, int, int]:
+    """Rows r0:r1 and columns c0:c1 (px) of the mouth region of a face crop of `side` px, as (r0, r1, c0, c1)."""
+    (r0, r1), (c0, c1) = ((int(round(a * side)), int(round(b * side))) for a, b in (MOUTH_ROWS, MOUTH_COLS))
+    return r0, r1, c0, c1
+
+
+def mouth_size(side: int) -> tuple[int, int]:
+    """(height, width) px of the mouth region of a face crop of `side` px (32 x 48 of 64)."""
+    r0, r1, c0, c1 = mouth_bounds(side)
+    return r1 - r0, c1 - c0
+
+
 def mouth_region(faces: np.ndarray) -> np.ndarray:
     """The grey mouth region (T, h, w) of face crops (T, S, S), same dtype (32 x 48 px of a 64 px crop)."""
-    side = faces.shape[1]
-    (r0, r1), (c0, c1) = ((int(round(a * side)), int(round(b * side))) for a, b in (MOUTH_ROWS, MOUTH_COLS))
+    r0, r1, c0, c1 = mouth_bounds(faces.shape[1])
     return faces[:, r0:r1, c0:c1]
 
 
+def model_mouth_size(model_kwargs: Mapping[str, Any]) -> tuple[int, int]:
+    """(height, width) px of the mouth region a model with these constructor sizes reads."""
+    return int(model_kwargs.get("mouth_height", 32)), int(model_kwargs.get("mouth_width", 48))
+
+
 def model_face_size(model_kwargs: Mapping[str, Any]) -> int:
-    """The face crop side (px) a model with these constructor sizes reads: the one whose mouth region is its
-    mouth_height (mouth_region's inverse: 32 -> 64), or lips.gabor.FACE_SIZE when it reads no mouth region."""
-    from ..lips.gabor import FACE_SIZE
+    """The face crop side (px) a model with these constructor sizes reads: the one whose mouth region has its
+    mouth size (mouth_size's inverse: 32 x 48 -> 64), or lips.crop_size.FACE_SIZE when it reads no mouth region."""
+    from ..lips.crop_size import FACE_SIZE
 
     if not model_kwargs.get("use_mouth"):
         return FACE_SIZE
-    return int(round(int(model_kwargs.get("mouth_height", 32)) / (MOUTH_ROWS[1] - MOUTH_ROWS[0])))
+    want = model_mouth_size(model_kwargs)
+    guess = int(round(want[0] / (MOUTH_ROWS[1] - MOUTH_ROWS[0])))
+    exact = [side for side in range(max(guess - 3, 1), guess + 4) if mouth_size(side) == want]
+    return min(exact, key=lambda side: abs(side - guess)) if exact else guess
+
+
+def reads_face_size(model_kwargs: Mapping[str, Any], side: int) -> bool:
+    """Whether a model with these constructor sizes reads face crops of `side` px (always, without a mouth
+    region; else when their mouth region has the model's mouth size)."""
+    return not model_kwargs.get("use_mouth") or mouth_size(side) == model_mouth_size(model_kwargs)
 
 
 def fill_invalid(x: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -65,8 +65,8 @@ class Reconstructor:
 
     @property
     def face_size(self) -> int:
-        """The side (px) of the grey face crops the model reads (lips.gabor.FACE_SIZE unless it reads them)."""
-        from ..lips.gabor import FACE_SIZE
+        """The side (px) of the grey face crops the model reads (lips.crop_size.FACE_SIZE unless it reads them)."""
+        from ..lips.crop_size import FACE_SIZE
 
         return FACE_SIZE
 

@@ -40,7 +40,7 @@ class UtteranceReconstructor(Reconstructor):
 
         super().check_features(features_dir)
         held = folder_face_size(Path(features_dir))
-        if getattr(self.net, "use_mouth", False) and held is not None and held != self.face_size:
+        if held is not None and not LI.reads_face_size(self.meta["model_kwargs"], held):
             raise Lip2SpeechError(f"these features hold face crops of {held} px, the model reads {self.face_size} px: "
                                   f"prepare them with --face-size {self.face_size}", features_dir)
 
@@ -58,7 +58,7 @@ class UtteranceReconstructor(Reconstructor):
         if self.net.use_gp and x.gp.shape[1:] != want:
             raise Lip2SpeechError(f"the model reads {want[0]}x{want[1]} Gabor pictures, these lips have "
                                   f"{x.gp.shape[1]}x{x.gp.shape[2]} (prepared with other settings)")
-        if mouth and x.mouth.shape[1] != int(self.meta["model_kwargs"].get("mouth_height", 32)):
+        if mouth and tuple(x.mouth.shape[1:]) != LI.model_mouth_size(self.meta["model_kwargs"]):
             raise Lip2SpeechError(f"the model reads face crops of {self.face_size} px, these lips have "
                                   f"{len(lips['faces'][0])} px: extract or prepare them with --face-size "
                                   f"{self.face_size}")

@@ -7,6 +7,8 @@ import functools
 import cv2
 import numpy as np
 
+from .crop_size import FACE_SIZE
+
 GF_NAMES = ("width", "height", "area", "centroid_x", "centroid_y", "mean_intensity", "orientation")
 GP_SIZE = (80, 40)  # (width, height) of the GP images GaborPic2Speech eats
 MIN_MOUTH_PX = 4
@@ -202,9 +204,6 @@ def _legacy_pick(centroids: np.ndarray, cx: float, cy: float) -> int:
         if dx < best_dx and dy < best_dy:
             best, best_dx, best_dy = k, dx, dy
     return best
-
-
-FACE_SIZE = 64  # px, the side of the grey face crops a lip track stores by default
 
 
 def face_crop(grey: np.ndarray, landmarks: np.ndarray, size: int = FACE_SIZE, zoom: float = 4.2) -> np.ndarray:

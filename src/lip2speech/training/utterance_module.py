@@ -120,7 +120,7 @@ def utterance_training(cfg: Any, split: dict[str, list[str]], load: Any, manifes
                                   f"Gabor pictures, these features have {gp.shape[1]}x{gp.shape[2]}", features_dir)
         mouth = bool(model_kwargs.get("use_mouth", False))
         side = int(first["lips"]["faces"].shape[1])
-        if mouth and side != LI.model_face_size(model_kwargs):
+        if not LI.reads_face_size(model_kwargs, side):
             want = LI.model_face_size(model_kwargs)
             raise Lip2SpeechError(f"{cfg.init_from} reads face crops of {want} px, these features have {side} px: "
                                   f"prepare them with --face-size {want}", features_dir)
