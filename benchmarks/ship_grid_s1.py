@@ -157,13 +157,6 @@ def paired_with_previous(new_eval: Path, previous: Path, corpus: Path, opts,
     return "\n" + "\n".join(lines) + "\n"
 
 
-def mouth_size(model_kwargs: dict) -> tuple[int, int] | None:
-    """The (height, width) px of the grey mouth region a gu2s with these sizes reads, or None."""
-    if not model_kwargs.get("use_mouth"):
-        return None
-    return int(model_kwargs.get("mouth_height", 32)), int(model_kwargs.get("mouth_width", 48))
-
-
 def member_dir(run: Path, cycle: int, seed: int) -> Path:
     """The run folder of member `seed` after one-cycle schedule `cycle` (1-based): RUN/seed<i>, RUN/cycle<c>/seed<i>."""
     return (run if cycle == 1 else run / f"cycle{cycle}") / f"seed{seed}"
@@ -245,6 +238,7 @@ def main() -> None:
 
     from lip2speech.evaluation.evaluate import EvalOptions, evaluate_run, load_summary
     from lip2speech.data.features import prepare
+    from lip2speech.data.lip_inputs import model_mouth_size
     from lip2speech.lips.crop_size import FACE_SIZE
     from lip2speech.training.run_folder import load_checkpoint
     from lip2speech.training.shipped import export_model, shown_path
@@ -315,7 +309,8 @@ def main() -> None:
                                        "the first grid-s1")
     tables += "".join(f"\n{path.read_text().strip()}\n" for path in (args.levers, args.scaling) if path)
     text = card_text(speak, test, train, members, params, cmd, commit(), [c.split("/")[1] for c in clips],
-                     config, len(more_keys), tables, mouth_size(meta["model_kwargs"]))
+                     config, len(more_keys), tables,
+                     model_mouth_size(meta["model_kwargs"]) if meta["model_kwargs"].get("use_mouth") else None)
     extra = {"name": NAME, "test": dict(test["metrics"]), "test_speak_inversion": dict(speak["metrics"]),
              "train_corr2": train["metrics"]["corr2"],
              "member_scores": [{"seed": mb["seed"], "epochs": mb["epochs"], "train_seconds": mb["seconds"],
