@@ -3,7 +3,6 @@ folder (checkpoints, CSV/TensorBoard logs, early stopping, resume), and turn Ctr
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -11,8 +10,8 @@ from typing import Any, Sequence
 import lightning.pytorch as pl
 
 from ..errors import Lip2SpeechError
-from ..fileio import write_text
 from .hardware import Hardware
+from .metrics_csv import RunCsvLogger
 
 
 class EpochTimer(pl.Callback):
@@ -39,19 +38,6 @@ def build_trainer(hw: Hardware, max_epochs: int, callbacks: Sequence[Any], logge
         enable_model_summary=False, enable_progress_bar=show_progress, log_every_n_steps=1,
         num_sanity_val_steps=0,
     )
-
-
-def _keep_metrics(metrics_csv: Path, csv_logger: Any) -> None:
-    """Put back the rows of the earlier epochs of a resumed run. Lightning's CSVLogger has no append mode: the
-    first use of its writer deletes an existing metrics.csv (it warns "Previous log files ... will be deleted"),
-    so the file is rewritten after that and the writer is told the columns it already has."""
-    if not metrics_csv.is_file():
-        return
-    old_rows = metrics_csv.read_text()
-    writer = csv_logger.experiment
-    write_text(metrics_csv, old_rows)
-    if old_rows.strip():
-        writer.metrics_keys = next(csv.reader([old_rows.splitlines()[0]]))
 
 
 _LAUNCHERS: list[Any] = []  # Lightning launchers of this process: they hold the DDP processes it started
@@ -90,7 +76,7 @@ def quiet_lightning() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for msg in (".*exists and is not empty.*", ".*does not have many workers.*", ".*LeafSpec.*",
-                ".*Previous log files in this directory.*", ".*litlogger.*", ".*smaller than the logging interval.*",
+                ".*litlogger.*", ".*smaller than the logging interval.*",
                 ".*validation_step. but have no .val_dataloader.*"):  # val_fraction 0 (gu2s): no validation
         warnings.filterwarnings("ignore", message=msg)
 
@@ -104,19 +90,16 @@ def fit_run(module: Any, train_dl: Any, val_dl: Any, out_dir: Path, hw: Hardware
     `on_rank_zero()` runs once the Trainer knows the process's rank, only on rank 0 (it writes the run's
     files). Returns (trainer, best validation loss or None)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.loggers import TensorBoardLogger
 
     monitor = None if val_dl is None else "val_loss"  # no validation: model.ckpt is the last epoch
     ckpt_cb = ModelCheckpoint(dirpath=out_dir, filename="model", monitor=monitor, mode="min", save_top_k=1,
                               save_last=True, enable_version_counter=False)
     stop_cb = [] if val_dl is None else [EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
-    csv_logger = CSVLogger(out_dir, name="", version="")
     trainer = build_trainer(hw, max_epochs, [ckpt_cb, *stop_cb, EpochTimer(), *callbacks],
-                            [csv_logger, TensorBoardLogger(out_dir, name="tb", version="")], show_progress)
-    if trainer.is_global_zero:  # under DDP the other processes only train
-        if on_rank_zero is not None:
-            on_rank_zero()
-        _keep_metrics(out_dir / "metrics.csv", csv_logger)
+                            [RunCsvLogger(out_dir), TensorBoardLogger(out_dir, name="tb", version="")], show_progress)
+    if trainer.is_global_zero and on_rank_zero is not None:  # under DDP the other processes only train
+        on_rank_zero()
     _fit(trainer, module, train_dl, val_dl, ckpt_path, out_dir)
     if trainer.interrupted:
         raise Lip2SpeechError("training interrupted; run the same command again to resume", out_dir)
