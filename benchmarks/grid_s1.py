@@ -20,7 +20,6 @@ order (symlinks in DIR/corpus-N) for a quick end-to-end check.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import time
@@ -134,13 +133,14 @@ def run_times(runs: Path) -> list[list[str]]:
     """Per run folder under runs/: parameters, epochs done of max, median and total seconds per training epoch."""
     import yaml
 
+    from lip2speech.training.metrics_csv import epoch_seconds
+
     rows = []
     for run in sorted(p for p in runs.iterdir() if (p / "summary.json").is_file()):
         summary = json.loads((run / "summary.json").read_text())
         config = yaml.safe_load((run / "config.yaml").read_text())
         max_epochs = (config.get("autoencoder", {}) if summary["system"] == "autoencoder" else config)["max_epochs"]
-        secs = [float(r["epoch_seconds"]) for r in csv.DictReader((run / "metrics.csv").open())
-                if r.get("epoch_seconds")]
+        secs = epoch_seconds(run)
         rows.append([run.name, f"{summary['params']:,}", f"{summary['epochs']}/{max_epochs}",
                      f"{np.median(secs):.1f}" if secs else "–", f"{sum(secs) / 60:.1f}"])
     return rows

@@ -13,7 +13,6 @@ variant uses the same 80/20 split of s1 (seed 0) and the same first N test clips
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -36,8 +35,9 @@ VARIANTS: dict[str, tuple[int, dict]] = {
 
 def epoch_seconds(run: Path) -> float:
     """Median training seconds per epoch of a run (metrics.csv)."""
-    rows = list(csv.DictReader((run / "metrics.csv").open()))
-    secs = [float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds")]
+    from lip2speech.training.metrics_csv import epoch_seconds as logged_seconds
+
+    secs = logged_seconds(run)
     return float(np.median(secs)) if secs else float("nan")
 
 

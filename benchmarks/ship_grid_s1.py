@@ -249,7 +249,7 @@ def main() -> None:
     for corpus in [args.corpus] + ([args.more] if args.more else []):
         print(prepare(corpus, args.features, jobs=args.jobs, fs=16000, face_size=args.face_size or FACE_SIZE).summary(),
               flush=True)
-    import csv
+    from lip2speech.training.metrics_csv import epoch_seconds
 
     for cycle in range(1, args.cycles + 1):
         train_members(config, args.features, args.run, args.members, args.jobs, cycle)
@@ -260,8 +260,7 @@ def main() -> None:
             run = train_system(load_train_config(config, {"system": "gu2s", **member_overrides(args.run, cycle, seed)}),
                                args.features, member_dir(args.run, cycle, seed))  # finished above: reused as it is
             epochs += json.loads((run / "summary.json").read_text())["epochs"]
-            rows = list(csv.DictReader((run / "metrics.csv").open()))
-            seconds += sum(float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds"))
+            seconds += sum(epoch_seconds(run))
         print(f"trained seed {seed}: {epochs} epochs in {args.cycles} cycle(s)", flush=True)
         members.append({"seed": seed, "run": run, "epochs": epochs, "cycles": args.cycles, "seconds": seconds})
     runs = [mb["run"] for mb in members]

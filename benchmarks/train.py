@@ -28,16 +28,14 @@ from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
 
 def train_one(args: argparse.Namespace) -> None:
     """Child process: train one system, print JSON with run folder, epochs, seconds per epoch, peak RSS."""
-    import csv
-
+    from lip2speech.training.metrics_csv import epoch_seconds
     from lip2speech.training.train import train_system
     from lip2speech.training.train_config import load_train_config
 
     over = json.loads(args.overrides)
     cfg = load_train_config(args.config, over)
     run = train_system(cfg, args.features, args.run, show_progress=False)
-    rows = list(csv.DictReader((run / "metrics.csv").open()))
-    secs = [float(r["epoch_seconds"]) for r in rows if r.get("epoch_seconds")]
+    secs = epoch_seconds(run)
     summary = json.loads((run / "summary.json").read_text())
     print("RESULT " + json.dumps({
         "run": str(run), "params": summary["params"], "epochs": len(secs),

@@ -1,6 +1,6 @@
 """metrics.csv: a resumed run keeps its earlier rows, and a new column rewrites the file whole."""
 
-from lip2speech.training.metrics_csv import RunCsvLogger, read_rows
+from lip2speech.training.metrics_csv import RunCsvLogger, epoch_seconds, read_rows
 
 
 def test_resumed_log_keeps_earlier_rows_under_one_header_when_a_column_appears(tmp_path):
@@ -18,6 +18,7 @@ def test_resumed_log_keeps_earlier_rows_under_one_header_when_a_column_appears(t
     assert [r["epoch"] for r in rows] == ["0", "1", "1"]
     assert rows[2] == {"epoch": "1", "epoch_seconds": "2.0", "step": "13", "train_loss": "0.75", "val_loss": ""}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]  # no temporary file left
+    assert epoch_seconds(tmp_path) == [2.0]  # only the rows that log an epoch's time
 
 
 def test_no_rows_no_file(tmp_path):

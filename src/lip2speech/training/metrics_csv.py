@@ -22,6 +22,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
+def epoch_seconds(run: Path) -> list[float]:
+    """Wall time (s) of each training epoch a run folder's metrics.csv logs, in order (other rows left out)."""
+    return [float(r["epoch_seconds"]) for r in read_rows(Path(run) / "metrics.csv") if r.get("epoch_seconds")]
+
+
 def rows_text(rows: list[dict[str, Any]]) -> str:
     """CSV text of `rows` under one sorted header of every column any row has."""
     keys = sorted(set().union(*rows)) if rows else []
