@@ -29,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
+from lip2speech.training.run_folder import read_split
 SPEAKER = "s1"
 VARIANTS = ("gf2s-frames", "gf2s-shuffled", *(f"{s}-words" for s in SYSTEMS))  # other run folders, for epoch caps
 
@@ -56,7 +57,7 @@ def add_mean_control(results: Path, run: Path, features: Path, corpus: Path, eva
     from lip2speech.evaluation.evaluate import evaluate_predictor, load_summary
     from lip2speech.experiments.experiment import write_table
 
-    split = json.loads((run / "split.json").read_text())
+    split = read_split(run)
     ae_run = json.loads((run / "summary.json").read_text())["autoencoder_run"]
     control = MeanSpectrogram(features, split["train"], ae_run)
     base = results.parent / "mean-spectrogram"

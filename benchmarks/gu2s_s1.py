@@ -45,8 +45,9 @@ def mean_control(features: Path, run: Path, opts: Any, corpus: Path, out: Path) 
     """Every metric of the time-aligned mean training spectrogram on the run's test clips (as the variants)."""
     from lip2speech.evaluation.controls import MeanSpectrogram
     from lip2speech.evaluation.evaluate import evaluate_predictor, load_summary
+    from lip2speech.training.run_folder import read_split
 
-    split = json.loads((run / "split.json").read_text())
+    split = read_split(run)
     control = MeanSpectrogram(features, split["train"])
     return load_summary(evaluate_predictor(control, features, sorted(split["test"]), out, opts, corpus,
                                            show_progress=False))["metrics"]

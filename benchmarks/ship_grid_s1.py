@@ -240,7 +240,7 @@ def main() -> None:
     from lip2speech.data.features import prepare
     from lip2speech.data.lip_inputs import model_mouth_size
     from lip2speech.lips.crop_size import FACE_SIZE
-    from lip2speech.training.run_folder import load_checkpoint
+    from lip2speech.training.run_folder import load_checkpoint, read_split
     from lip2speech.training.shipped import export_model, shown_path
     from lip2speech.training.train import train_system
     from lip2speech.training.train_config import load_train_config
@@ -273,7 +273,7 @@ def main() -> None:
     train = load_summary(evaluate_run(ens, "train", EvalOptions(waveform=False, samples=0)))
     for mb in members:
         mb["speak"] = load_summary(evaluate_run(mb["run"], "test", opts.with_speak_inversion(), corpus=args.corpus))
-    split = json.loads((ens / "split.json").read_text())
+    split = read_split(ens)
     clips = split["test"][:CLIPS]
     cmd = (f"python benchmarks/ship_grid_s1.py --corpus {shown_path(args.corpus, 'CORPUS')}"
            + (f" --more {shown_path(args.more, 'MORE')}" if args.more else "")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lip2speech.models.systems import PUBLISHED_SYSTEMS as SYSTEMS
+from lip2speech.training.run_folder import read_split
 
 
 def train_one(args: argparse.Namespace) -> None:
@@ -82,7 +83,7 @@ def mean_baseline(run: Path, features: Path) -> float:
     from lip2speech.data.store import load_item
     from lip2speech.evaluation.metrics import corr2
 
-    split = json.loads((run / "split.json").read_text())
+    split = read_split(run)
     control = MeanSpectrogram(features, split["train"])
     out = [corr2(control.predict_spectrogram(item), item["aud"]) for item in (load_item(features, k)
                                                                              for k in split["test"])]

@@ -138,11 +138,11 @@ def evaluate_predictor(rec: Predictor, features_dir: str | Path, keys: Sequence[
 def eval_name(run_dir: str | Path, features: str | Path) -> str:
     """Name of the evaluation of another features folder: the folder's name ('features-<name>' when it is also
     the name of one of the run's splits)."""
-    import json
+    from ..training.run_folder import SPLIT_FILE, read_split
 
     name = Path(features).resolve().name
-    split_path = Path(run_dir) / "split.json"
-    splits = json.loads(split_path.read_text()) if split_path.is_file() else {}
+    split_path = Path(run_dir) / SPLIT_FILE
+    splits = read_split(split_path) if split_path.is_file() else {}
     return f"features-{name}" if name in splits or name in ("train", "val", "test") else name
 
 
@@ -219,11 +219,11 @@ def corpus_sources(corpus: str | Path | Sequence[str | Path]) -> dict[str, dict[
 
 
 def _split_keys(run_dir: Path, split: str, rec: Predictor) -> list[str]:
-    import json
+    from ..training.run_folder import SPLIT_FILE, read_split
 
-    path = run_dir / "split.json"
+    path = run_dir / SPLIT_FILE
     if path.is_file():
-        splits = json.loads(path.read_text())
+        splits = read_split(path)
         if split not in splits:
             raise Lip2SpeechError(f"unknown split '{split}' (have {', '.join(splits)})", path)
         return sorted(splits[split])

@@ -5,7 +5,6 @@ answer it in their own way: windowed.py (the published systems and their autoenc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,6 +15,7 @@ import yaml
 from ..data.store import check_features_config, feature_config
 from ..errors import Lip2SpeechError
 from ..models import build_model
+from ..training.run_folder import SPLIT_FILE, read_split
 from ..timebase import SAMPLE_RATES
 
 
@@ -37,12 +37,12 @@ class Reconstructor:
         self.task: str = meta.get("task", "sentence")  # sentence | words (what the run was trained on)
         cfg_path = self.run_dir / "config.yaml"
         self.config = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else meta.get("config", {})
-        split_path = self.run_dir / "split.json"
+        split_path = self.run_dir / SPLIT_FILE
         from ..lips.framing import model_mouth_width
 
         # px: the median mouth box width its training lips were made at (None: video px, the published way)
         self.mouth_width: float | None = model_mouth_width(self.run_dir, self.config)
-        self.split = json.loads(split_path.read_text()) if split_path.is_file() else {"test": []}
+        self.split = read_split(split_path) if split_path.is_file() else {"test": []}
 
     @property
     def ckpt_path(self) -> Path:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import Lip2SpeechError
 from .base_model import base_checkpoint
+from .run_folder import read_split
 
 MIN_CLIPS = 3  # fewer usable clips cannot be split into training and validation sensibly
 ADAPT_CONFIG = "adapt"  # configs/adapt.yaml
@@ -211,7 +212,7 @@ def adapt(base: str | Path, out: str | Path, videos: Sequence[str | Path] = (), 
         report.seconds, report.cpu_seconds = float(info["seconds"]), float(info.get("cpu_seconds", 0.0))
         report.prepare_seconds, report.reused = float(info.get("prepare_seconds", 0.0)), True
         return report
-    split = json.loads((out / "split.json").read_text())
+    split = read_split(out)
     summary = json.loads((out / "summary.json").read_text())
     report.train, report.val = len(split["train"]), len(split["val"])
     report.epochs = int(summary.get("epochs", 0))

@@ -14,7 +14,7 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -95,10 +95,36 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+SPLIT_FILE = "split.json"  # {"train": [keys], "val": [keys], "test": [keys]}
+
+
+def read_split(path: str | Path) -> dict[str, list[str]]:
+    """The split of a run folder (or of a split.json file): {"train", "val", "test": utterance keys}."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SPLIT_FILE
+    if not path.is_file():
+        raise Lip2SpeechError(f"no {SPLIT_FILE}", path)
+    try:
+        split = json.loads(path.read_text())
+    except ValueError as e:
+        raise Lip2SpeechError(f"unreadable {SPLIT_FILE} ({e})", path) from None
+    if not isinstance(split, dict) or not all(isinstance(split.get(k, []), list) for k in ("train", "val", "test")):
+        raise Lip2SpeechError(f"not a {SPLIT_FILE} (train/val/test key lists)", path)
+    return {k: list(split.get(k, [])) for k in ("train", "val", "test")}
+
+
+def write_split(out_dir: Path, split: Mapping[str, Sequence[str]]) -> None:
+    """Write a run folder's split.json (atomically): the utterance keys of train, val and test."""
+    from ..fileio import write_json
+
+    write_json(Path(out_dir) / SPLIT_FILE, {k: list(split.get(k, [])) for k in ("train", "val", "test")})
+
+
 def check_split(out_dir: Path, split: dict[str, list[str]]) -> None:
     """Refuse to resume a run folder whose split.json differs from the split of these features."""
-    old = out_dir / "split.json"
-    if old.is_file() and json.loads(old.read_text()) != split:
+    old = out_dir / SPLIT_FILE
+    if old.is_file() and read_split(old) != {k: list(split.get(k, [])) for k in ("train", "val", "test")}:
         raise Lip2SpeechError("split.json differs from the split of these features; use a new --out", out_dir)
 
 

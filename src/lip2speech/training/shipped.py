@@ -3,7 +3,6 @@ accepted by name wherever a run folder is; `export_model` writes one from a fini
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -60,12 +59,12 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     (`extra`: scores, command, commit) and the framing file: `framing` ({"mouth_width": px, notes...}) when given,
     else the mouth width the first run's lips were made at, else none (an older one in out_dir is removed);
     returns out_dir/model.ckpt."""
-    from .run_folder import load_checkpoint
+    from .run_folder import SPLIT_FILE, load_checkpoint, read_split, write_split
 
     runs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(r) for r in run_dirs]
     ckpts = [load_checkpoint(r / "model.ckpt") for r in runs]
     meta = dict(ckpts[0]["lip2speech"])
-    splits = [json.loads((r / "split.json").read_text()) if (r / "split.json").is_file() else None for r in runs]
+    splits = [read_split(r) if (r / SPLIT_FILE).is_file() else None for r in runs]
     if len(runs) > 1:
         if meta["system"] not in UTTERANCE_SYSTEMS:
             raise Lip2SpeechError(f"only whole-utterance systems ({', '.join(UTTERANCE_SYSTEMS)}) can be averaged, "
@@ -105,7 +104,7 @@ def export_model(run_dirs: str | Path | Sequence[str | Path], out_dir: str | Pat
     with atomic_path(out) as tmp:
         torch.save({"lip2speech": meta, "state_dict": state}, tmp)
     if splits[0] is not None:
-        write_json(out_dir / "split.json", splits[0])
+        write_split(out_dir, splits[0])
     write_text(out_dir / "card.md", card_text)
     if width is not None:
         write_mouth_width(out_dir, width, **framing)

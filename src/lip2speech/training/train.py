@@ -25,7 +25,8 @@ from ..errors import Lip2SpeechError
 from ..fileio import write_json, write_text
 from ..models import INPUT_KIND, UTTERANCE_SYSTEMS, WINDOW_SLICES, param_count
 from .hardware import Hardware, resolve_hardware, set_threads
-from .run_folder import autoencoder_dir, check_run_folder, check_split, is_finished, resolved_config, resume_point
+from .run_folder import (autoencoder_dir, check_run_folder, check_split, is_finished, resolved_config, resume_point,
+                         write_split)
 from .train_config import RUNTIME_KEYS, TrainConfig
 
 
@@ -50,16 +51,15 @@ def make_split(cfg: TrainConfig, store: FeatureStore) -> dict[str, list[str]]:
 
 def test_keys_from(source: str) -> list[str]:
     """The test keys of a split.json file, or of a shipped model's split.json (by name)."""
-    import json
-
+    from .run_folder import SPLIT_FILE, read_split
     from .shipped import resolve_run
 
     path = Path(source)
     if not path.is_file():
-        path = resolve_run(source) / "split.json"
+        path = resolve_run(source) / SPLIT_FILE
     if not path.is_file():
         raise Lip2SpeechError("test_split: no such split.json or shipped model", source)
-    return list(json.loads(path.read_text())["test"])
+    return read_split(path)["test"]
 
 
 def _input_shape(kind: str, features_dir: Path, key: str) -> dict[str, int]:
@@ -226,7 +226,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
 
     def write_run_files() -> None:
         write_text(out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-        write_json(out_dir / "split.json", split)
+        write_split(out_dir, split)
 
     ckpt_path, start_epoch = resume_point(out_dir, cfg.system, module.state_dict())
     t0 = time.perf_counter()
