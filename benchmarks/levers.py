@@ -18,7 +18,11 @@ augmentation, +-10%), two bids to carry the loudness course the net fits on its 
 and `mouth-hires` (the mouth arm on face crops of 128 px instead of 64: a 64 x 96 mouth region, about the video's
 own resolution), `mouth-hires-deep` (the same with a fourth stride-2 mouth layer,
 grid-s1-levers-mouth-hires-deep.yaml) and `mouth-hires-again` (mouth-hires's second cycle, as mouth-again is the
-mouth arm's), prepared with `--face-size 128` into the folder --features-hires.
+mouth arm's), prepared with `--face-size 128` into the folder --features-hires, and
+`mouth-hires-recognisability` (mouth-hires's second cycle with the recognisability objective switched on: a frozen
+spectrogram recogniser, trained into --recogniser on the true spectrograms of mouth-hires's own training clips when
+that file is missing, reads the prediction, CTC against the transcript; grid-s1-levers-mouth-recognisability.yaml),
+paired with mouth-hires-again. --no-base leaves the base arm out (and its pairings).
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
@@ -36,13 +40,15 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "mouth-envelope": "grid-s1-levers-mouth-envelope", "mouth-loudness": "grid-s1-levers-mouth-loudness",
         "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed",
         "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep",
-        "mouth-hires-again": "grid-s1-levers-mouth"}
-HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again"}  # arms on --features-hires (HIRES_FACE px crops)
+        "mouth-hires-again": "grid-s1-levers-mouth",
+        "mouth-hires-recognisability": "grid-s1-levers-mouth-recognisability"}
+HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again", "mouth-hires-recognisability"}  # arms on --features-hires (HIRES_FACE px crops)
 HIRES_FACE = 128
-FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires"}  # arm -> the arm whose weights it starts from
+FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires", "mouth-hires-recognisability": "mouth-hires"}  # arm -> the arm whose weights it starts from
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
           "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth",
-          "mouth-hires-again": "mouth-hires"}  # arm -> also paired with
+          "mouth-hires-again": "mouth-hires",
+          "mouth-hires-recognisability": "mouth-hires-again"}  # arm -> also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -55,6 +61,8 @@ def main() -> None:
     ap.add_argument("--features-hires", type=Path, help=f"both corpora prepared at 16 kHz with --face-size "
                     f"{HIRES_FACE} into one folder (the {', '.join(sorted(HIRES))} arms)")
     ap.add_argument("--levers", default="mouth,critic,wider", help=f"comma-separated, of {', '.join(list(ARMS)[1:])}")
+    ap.add_argument("--recogniser", type=Path, help="the recognisability arm's recogniser.pt (trained when missing)")
+    ap.add_argument("--no-base", action="store_true", help="leave the base arm out (no pairings with it)")
     ap.add_argument("--jobs", type=int, default=1, help="processes for preparing and the waveform metrics")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per training")
     args = ap.parse_args()
@@ -67,17 +75,21 @@ def main() -> None:
     from lip2speech.training.shipped import shown_path
     from lip2speech.training.train_config import load_train_config
 
-    arms = ["base"] + [a for a in args.levers.split(",") if a]
+    arms = ([] if args.no_base else ["base"]) + [a for a in args.levers.split(",") if a]
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         ap.error(f"unknown lever {unknown[0]!r} (choose from {', '.join(list(ARMS)[1:])})")
-    missing = [a for a in arms if a in BESIDE and (BESIDE[a] not in arms or arms.index(BESIDE[a]) > arms.index(a))]
+    needed = {**BESIDE, **FROM} if not args.no_base else FROM  # without the base, pairings are made where possible
+    missing = [a for a in arms if a in needed and (needed[a] not in arms or arms.index(needed[a]) > arms.index(a))]
     if missing:
-        ap.error(f"lever {missing[0]!r} builds on arm {BESIDE[missing[0]]!r}: list that one before it")
+        ap.error(f"lever {missing[0]!r} builds on arm {needed[missing[0]]!r}: list that one before it")
+    if any(a.endswith("recognisability") for a in arms) and args.recogniser is None:
+        ap.error("the recognisability arm needs --recogniser (a recogniser.pt, trained when missing)")
     if HIRES & set(arms) and args.features_hires is None:
         ap.error(f"the {', '.join(sorted(HIRES & set(arms)))} arm(s) need --features-hires")
     for corpus in (args.corpus, args.more):
-        print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
+        if set(arms) - HIRES:
+            print(prepare(corpus, args.features, jobs=args.jobs, fs=16000).summary(), flush=True)
         if HIRES & set(arms):
             print(prepare(corpus, args.features_hires, jobs=args.jobs, fs=16000, face_size=HIRES_FACE).summary(),
                   flush=True)
@@ -86,6 +98,8 @@ def main() -> None:
     results, cfgs = {}, {}
     for arm in arms:
         start = {"init_from": str(args.runs / FROM[arm])} if arm in FROM else {}
+        if arm.endswith("recognisability"):
+            start["recogniser"] = str(_recogniser(args.recogniser, args.features_hires, args.runs / FROM[arm]))
         cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads, **start})
         cfgs[arm] = cfg
         run = train_system(cfg, args.features_hires if arm in HIRES else args.features, args.runs / arm)
@@ -94,7 +108,7 @@ def main() -> None:
     lines = ["| arm | config | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
     for arm, (m, _) in results.items():
         lines.append(f"| {arm} | {ARMS[arm]}.yaml | " + " | ".join(f"{m[k]['mean']:.3f}" for k in KEYS) + " |")
-    base_rows = results["base"][1]
+    first = arms[0]
 
     def paired(arm: str, against: str) -> str:
         rows, other_rows = results[arm][1], results[against][1]
@@ -105,15 +119,21 @@ def main() -> None:
             cells.append(f"{k} {paired_text(d, counts=True)}")
         return "; ".join(cells)
 
-    lines += ["", "Each lever minus base, paired over the validation clips: mean [95% interval] (wins/ties/losses)"]
-    lines += [f"- {arm}: {paired(arm, 'base')}" for arm in arms[1:]]
-    lines += [f"- {arm} minus {BESIDE[arm]}: {paired(arm, BESIDE[arm])}" for arm in arms if arm in BESIDE]
+    lines += ["", "Each lever minus base (and minus the arm it builds on), paired over the validation clips: mean "
+              "[95% interval] (wins/ties/losses)"]
+    lines += [f"- {arm}: {paired(arm, 'base')}" for arm in arms if "base" in arms and arm != "base"]
+    lines += [f"- {arm} minus {BESIDE[arm]}: {paired(arm, BESIDE[arm])}" for arm in arms
+              if arm in BESIDE and BESIDE[arm] in arms]
     cmd = (f"python benchmarks/levers.py --corpus {shown_path(args.corpus, 'CORPUS')} "
            f"--more {shown_path(args.more, 'MORE')} --features {shown_path(args.features, 'F16-720')} "
-           f"--runs {shown_path(args.runs, 'RUNS')} --levers {','.join(arms[1:])}")
+           f"--runs {shown_path(args.runs, 'RUNS')} --levers {','.join(a for a in arms if a != 'base')}")
+    if args.no_base:
+        cmd += " --no-base"
+    if args.recogniser is not None:
+        cmd += f" --recogniser {shown_path(args.recogniser, 'RECOGNISER')}"
     if HIRES & set(arms):
         cmd += f" --features-hires {shown_path(args.features_hires, 'F16-720-FACES128')}"
-    base = cfgs["base"]
+    base = cfgs[first]
     other = {}  # epochs other than the base's -> the arms trained that long
     for arm in arms:
         if cfgs[arm].max_epochs != base.max_epochs:
@@ -121,11 +141,23 @@ def main() -> None:
     epoch_text = f"{base.max_epochs} epochs" + "".join(f" ({n} for {', '.join(a)})" for n, a in other.items())
     epoch_text += "".join(f"; {arm}: {cfgs[arm].max_epochs} more from {FROM[arm]}'s weights" for arm in arms
                           if arm in FROM)
-    lines += ["", f"{len(base_rows)} validation clips, speak's inversion; seed 0, {base.train_clips} training clips "
+    lines += ["", f"{len(results[first][1])} validation clips, speak's inversion; seed 0, {base.train_clips} training clips "
               f"each, {epoch_text}. Made with `{cmd}`."]
     text = "## Levers (validation clips)\n\n" + "\n".join(lines) + "\n"
     (args.runs / "levers.md").write_text(text)
     print("\n" + text + f"\nwritten to {args.runs / 'levers.md'}")
+
+def _recogniser(path: Path, features: Path, run: Path) -> Path:
+    """`path`, trained first when missing on the true spectrograms of `run`'s training clips (its validation
+    clips validate it), so the recognisability arm's loss has heard no clip the arm's net does not train on."""
+    if not path.is_file():
+        from lip2speech.training.recogniser import train_recogniser
+        from lip2speech.training.run_folder import read_split
+
+        split = read_split(run)
+        train_recogniser(features, split["train"], split["val"], path, log=lambda s: print(s, flush=True))
+    return path
+
 
 if __name__ == "__main__":
     main()
