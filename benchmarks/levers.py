@@ -20,8 +20,9 @@ own resolution), `mouth-hires-deep` (the same with a fourth stride-2 mouth layer
 grid-s1-levers-mouth-hires-deep.yaml) and `mouth-hires-again` (mouth-hires's second cycle, as mouth-again is the
 mouth arm's), prepared with `--face-size 128` into the folder --features-hires, and
 `mouth-hires-recognisability` (mouth-hires's second cycle with the recognisability objective switched on: a frozen
-spectrogram recogniser, trained into --recogniser on the true spectrograms of mouth-hires's own training clips when
-that file is missing, reads the prediction, CTC against the transcript; grid-s1-levers-mouth-recognisability.yaml),
+spectrogram recogniser, trained into --recogniser when that file is missing on the true spectrograms of every clip
+but the validation and test clips, as the shipped recipe's would be on its 720, reads the prediction, CTC against the
+transcript; grid-s1-levers-mouth-recognisability.yaml),
 paired with mouth-hires-again. --no-base leaves the base arm out (and its pairings).
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
@@ -148,13 +149,14 @@ def main() -> None:
     print("\n" + text + f"\nwritten to {args.runs / 'levers.md'}")
 
 def _recogniser(path: Path, features: Path, run: Path) -> Path:
-    """`path`, trained first when missing on the true spectrograms of `run`'s training clips (its validation
-    clips validate it), so the recognisability arm's loss has heard no clip the arm's net does not train on."""
+    """`path`, trained first when missing on the true spectrograms of every clip but `run`'s validation and test
+    clips (benchmarks/recogniser.py --leave-out RUN), as the shipped recipe's would be on its training clips."""
     if not path.is_file():
-        from lip2speech.training.recogniser import train_recogniser
+        from lip2speech.training.recogniser import recogniser_split, train_recogniser
         from lip2speech.training.run_folder import read_split
 
-        split = read_split(run)
+        held = read_split(run)
+        split = recogniser_split(features, held["val"] + held["test"])
         train_recogniser(features, split["train"], split["val"], path, log=lambda s: print(s, flush=True))
     return path
 

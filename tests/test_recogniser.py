@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lip2speech.errors import Lip2SpeechError
-from lip2speech.training.recogniser import ctc_of, load_recogniser, train_recogniser, word_accuracy_of
+from lip2speech.training.recogniser import (ctc_of, load_recogniser, recogniser_split, train_recogniser,
+                                           word_accuracy_of)
 from lip2speech.data.store import FeatureStore
 from lip2speech.training.train import train_system
 from lip2speech.training.train_config import load_train_config
@@ -37,6 +38,15 @@ def features(tmp_path_factory):
         entries.append(store.write_item(f"s1/u{u:02d}", aud.astype(np.float32), lips, "s1", words))
     store.write_manifest(entries)
     return root / "f", [e["key"] for e in entries]
+
+
+def test_the_recogniser_never_reads_the_held_out_clips(features):
+    root, keys = features
+    split = recogniser_split(root, keys[:3], seed=0)
+    assert sorted(split["test"]) == keys[:3]
+    assert not set(keys[:3]) & set(split["train"] + split["val"])
+    assert sorted(split["train"] + split["val"]) == keys[3:] and len(split["val"]) == 1
+    assert recogniser_split(root, keys[:3], seed=0) == split
 
 
 def test_the_recogniser_trains_resumes_and_reads_words(features, tmp_path):

@@ -79,6 +79,15 @@ def word_accuracy_of(model: SpecRecogniser, features_dir: str | Path, keys: Sequ
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def recogniser_split(features_dir: str | Path, held_out: Sequence[str], seed: int = 0) -> dict[str, list[str]]:
+    """The recogniser's clips: every clip of the features folder but `held_out` (as "test", never read), 10% of
+    the rest (seeded) to validate."""
+    from ..data.splits import fixed_test_split
+    from ..data.store import FeatureStore
+
+    return fixed_test_split(FeatureStore(features_dir).keys(), held_out, val_fraction=0.1, seed=seed)
+
+
 def train_recogniser(features_dir: str | Path, train_keys: Sequence[str], val_keys: Sequence[str],
                      out: str | Path, epochs: int = 40, batch_size: int = 16, lr: float = 2e-3, seed: int = 0,
                      log: Callable[[str], None] = print, **model_kwargs: Any) -> Path:
