@@ -12,6 +12,7 @@ import lightning.pytorch as pl
 from ..errors import Lip2SpeechError
 from .hardware import Hardware
 from .metrics_csv import RunCsvLogger
+from .train_config import KEEP
 
 
 class EpochTimer(pl.Callback):
@@ -83,20 +84,26 @@ def quiet_lightning() -> None:
 
 def fit_run(module: Any, train_dl: Any, val_dl: Any, out_dir: Path, hw: Hardware, max_epochs: int, patience: int,
             ckpt_path: str | None, on_rank_zero: Any = None, callbacks: Sequence[Any] = (),
-            show_progress: bool = True) -> tuple[Any, float | None]:
-    """Fit `module` into the run folder: model.ckpt (best validation loss; without `val_dl`, the last epoch),
-    last.ckpt, metrics.csv, tb/, early stopping after `patience` epochs without a better validation loss,
-    resuming from `ckpt_path`.
+            show_progress: bool = True, keep: str = "best") -> tuple[Any, float | None]:
+    """Fit `module` into the run folder: model.ckpt (best validation loss; without `val_dl` or with keep="last",
+    the last epoch), last.ckpt (every epoch: where an interrupted run resumes), metrics.csv, tb/, early stopping
+    after `patience` epochs without a better validation loss (keep="best" only), resuming from `ckpt_path`.
     `on_rank_zero()` runs once the Trainer knows the process's rank, only on rank 0 (it writes the run's
     files). Returns (trainer, best validation loss or None)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    monitor = None if val_dl is None else "val_loss"  # no validation: model.ckpt is the last epoch
+    if keep not in KEEP:
+        raise Lip2SpeechError(f"unknown keep {keep!r} (choose {' or '.join(KEEP)})", out_dir)
+    monitor = None if val_dl is None or keep == "last" else "val_loss"  # None: model.ckpt is the last epoch
+    # Lightning's save_last writes last.ckpt only in epochs that also save model.ckpt, so a run that keeps its best
+    # epoch would resume from that epoch instead of its last: there a callback of its own writes last.ckpt
     ckpt_cb = ModelCheckpoint(dirpath=out_dir, filename="model", monitor=monitor, mode="min", save_top_k=1,
-                              save_last=True, enable_version_counter=False)
-    stop_cb = [] if val_dl is None else [EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
-    trainer = build_trainer(hw, max_epochs, [ckpt_cb, *stop_cb, EpochTimer(), *callbacks],
+                              save_last=monitor is None, enable_version_counter=False)
+    last_cb = [] if monitor is None else [ModelCheckpoint(dirpath=out_dir, filename="last", monitor=None,
+                                                          save_top_k=1, enable_version_counter=False)]
+    stop_cb = [] if monitor is None else [EarlyStopping(monitor="val_loss", mode="min", patience=patience)]
+    trainer = build_trainer(hw, max_epochs, [ckpt_cb, *last_cb, *stop_cb, EpochTimer(), *callbacks],
                             [RunCsvLogger(out_dir), TensorBoardLogger(out_dir, name="tb", version="")], show_progress)
     if trainer.is_global_zero and on_rank_zero is not None:  # under DDP the other processes only train
         on_rank_zero()

@@ -231,7 +231,7 @@ def train_system(cfg: TrainConfig, features_dir: str | Path, out_dir: str | Path
     ckpt_path, start_epoch = resume_point(out_dir, cfg.system, module.state_dict())
     t0 = time.perf_counter()
     trainer, best = fit_run(module, train_dl, val_dl, out_dir, hw, max_epochs, patience, ckpt_path,
-                            write_run_files, callbacks, show_progress)
+                            write_run_files, callbacks, show_progress, keep=cfg.keep)
     if not trainer.is_global_zero:
         return out_dir
     if not (out_dir / "model.ckpt").is_file():

@@ -13,6 +13,7 @@ from ..models.systems import SYSTEMS, UTTERANCE_SYSTEMS
 
 CONFIG_DIR = Path(__file__).parents[1] / "configs"  # the package's configs/ folder
 # Settings of how a run is computed, not of what it learns: a run folder resumes under other values.
+KEEP = ("best", "last")  # which epoch a run's model.ckpt holds when it has validation clips
 RUNTIME_KEYS = ("threads", "cache_utterances", "accelerator", "devices", "strategy", "num_nodes", "precision",
                 "workers")
 TASKS = ("sentence", "words")  # what a training sample is: a window of an utterance, or an aligned word
@@ -52,6 +53,7 @@ class TrainConfig:
     lr_factor: float = 0.2
     lr_patience: int = 4
     early_stop_patience: int = 10
+    keep: str = "best"  # model.ckpt of a run with validation: best (lowest validation loss) or last (the last epoch)
     augment: bool = True
     shuffle_lips: bool = False  # control experiment: pair each utterance's spectrogram with another's lips
     cache_utterances: int = 32  # LRU cache of prepared utterances (bounds memory)
@@ -115,6 +117,8 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
                                  ("split_protocol", cfg.split_protocol, SP.SPLIT_PROTOCOLS)):
         if value not in allowed:
             raise Lip2SpeechError(f"unknown {name} {value!r} (choose from {', '.join(allowed)})", path)
+    if cfg.keep not in KEEP:
+        raise Lip2SpeechError(f"unknown keep {cfg.keep!r} (choose {' or '.join(KEEP)})", path)
     if cfg.recognisability > 0 and not cfg.recogniser:
         raise Lip2SpeechError("recognisability > 0 needs `recogniser`: a recogniser.pt file", path)
     if cfg.system in UTTERANCE_SYSTEMS and cfg.task != "sentence":
