@@ -18,12 +18,14 @@ augmentation, +-10%), two bids to carry the loudness course the net fits on its 
 and `mouth-hires` (the mouth arm on face crops of 128 px instead of 64: a 64 x 96 mouth region, about the video's
 own resolution), `mouth-hires-deep` (the same with a fourth stride-2 mouth layer,
 grid-s1-levers-mouth-hires-deep.yaml) and `mouth-hires-again` (mouth-hires's second cycle, as mouth-again is the
-mouth arm's), prepared with `--face-size 128` into the folder --features-hires, and
-`mouth-hires-recognisability` (mouth-hires's second cycle with the recognisability objective switched on: a frozen
-spectrogram recogniser, trained into --recogniser when that file is missing on the true spectrograms of every clip
-but the validation and test clips, as the shipped recipe's would be on its 720, reads the prediction, CTC against the
-transcript; grid-s1-levers-mouth-recognisability.yaml),
-paired with mouth-hires-again. --no-base leaves the base arm out (and its pairings).
+mouth arm's), prepared with `--face-size 128` into the folder --features-hires; `mouth-hires-again-last`
+(mouth-hires-again kept at its last epoch, as a shipped member is: `keep: last`; every other arm keeps its epoch of
+lowest validation loss) and `mouth-hires-recognisability` (the same with the recognisability objective switched on:
+a frozen spectrogram recogniser, trained into --recogniser when that file is missing on the true spectrograms of
+every clip but the validation and test clips, as the shipped recipe's would be on its 720, reads the prediction, CTC
+against the transcript; weight 0.1, grid-s1-levers-mouth-recognisability.yaml) and
+`mouth-hires-recognisability-weak` (weight 0.03), each paired with mouth-hires-again-last. --no-base leaves the base
+arm out (and its pairings).
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
 clip by clip (mean difference, 95% interval, wins / ties / losses), printed and written to RUNS/levers.md (the
@@ -42,14 +44,21 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "mouth-dropout": "grid-s1-levers-mouth-dropout", "mouth-speed": "grid-s1-levers-mouth-speed",
         "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep",
         "mouth-hires-again": "grid-s1-levers-mouth",
-        "mouth-hires-recognisability": "grid-s1-levers-mouth-recognisability"}
-HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again", "mouth-hires-recognisability"}  # arms on --features-hires (HIRES_FACE px crops)
+        "mouth-hires-again-last": "grid-s1-levers-mouth-last",
+        "mouth-hires-recognisability": "grid-s1-levers-mouth-recognisability",
+        "mouth-hires-recognisability-weak": "grid-s1-levers-mouth-recognisability-weak"}
+# arms on --features-hires (HIRES_FACE px crops)
+HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again", "mouth-hires-again-last",
+         "mouth-hires-recognisability", "mouth-hires-recognisability-weak"}
 HIRES_FACE = 128
-FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires", "mouth-hires-recognisability": "mouth-hires"}  # arm -> the arm whose weights it starts from
+# arm -> the arm whose weights it starts from
+FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires", "mouth-hires-again-last": "mouth-hires",
+        "mouth-hires-recognisability": "mouth-hires", "mouth-hires-recognisability-weak": "mouth-hires"}
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
           "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth",
           "mouth-hires-again": "mouth-hires",
-          "mouth-hires-recognisability": "mouth-hires-again"}  # arm -> also paired with
+          "mouth-hires-again-last": "mouth-hires", "mouth-hires-recognisability": "mouth-hires-again-last",
+          "mouth-hires-recognisability-weak": "mouth-hires-again-last"}  # arm -> also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
 
@@ -84,7 +93,7 @@ def main() -> None:
     missing = [a for a in arms if a in needed and (needed[a] not in arms or arms.index(needed[a]) > arms.index(a))]
     if missing:
         ap.error(f"lever {missing[0]!r} builds on arm {needed[missing[0]]!r}: list that one before it")
-    if any(a.endswith("recognisability") for a in arms) and args.recogniser is None:
+    if any("recognisability" in a for a in arms) and args.recogniser is None:
         ap.error("the recognisability arm needs --recogniser (a recogniser.pt, trained when missing)")
     if HIRES & set(arms) and args.features_hires is None:
         ap.error(f"the {', '.join(sorted(HIRES & set(arms)))} arm(s) need --features-hires")
@@ -99,7 +108,7 @@ def main() -> None:
     results, cfgs = {}, {}
     for arm in arms:
         start = {"init_from": str(args.runs / FROM[arm])} if arm in FROM else {}
-        if arm.endswith("recognisability"):
+        if "recognisability" in arm:
             start["recogniser"] = str(_recogniser(args.recogniser, args.features_hires, args.runs / FROM[arm]))
         cfg = load_train_config(ARMS[arm], {"system": "gu2s", "seed": 0, "threads": args.threads, **start})
         cfgs[arm] = cfg
