@@ -410,3 +410,12 @@ def test_speak_with_gu2s_on_real_clips(gu2s_run, grid_dir, tmp_path):
     write_video(one, read_video(videos[0]).frames[:1], 25)
     bad = speak_many(run, [one], tmp_path / "one.wav", log=lambda s: None)
     assert bad["clips"] == [] and "1 frame" in bad["failures"][0] and "one.mp4" in bad["failures"][0]
+
+
+def test_the_same_gu2s_run_twice_gives_the_same_weights(gu2s_run, tmp_path):
+    run, root = gu2s_run
+    again = train_system(load_train_config(None, TINY), root / "feats", tmp_path / "again", show_progress=False)
+    first = torch.load(run / "model.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+    second = torch.load(again / "model.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
