@@ -24,7 +24,8 @@ lowest validation loss) and `mouth-hires-recognisability` (the same with the rec
 a frozen spectrogram recogniser, trained into --recogniser when that file is missing on the true spectrograms of
 every clip but the validation and test clips, as the shipped recipe's would be on its 720, reads the prediction, CTC
 against the transcript; weight 0.1, grid-s1-levers-mouth-recognisability.yaml) and
-`mouth-hires-recognisability-weak` (weight 0.03), each paired with mouth-hires-again-last. --no-base leaves the base
+`mouth-hires-recognisability-weak` (weight 0.03), each paired with mouth-hires-again-last, as is
+`mouth-hires-again-gentle` (that second cycle at a quarter of the peak learning rate). --no-base leaves the base
 arm out (and its pairings).
 Seed 0, 48 epochs each unless named. Every run is scored
 on the validation clips with speak's inversion against the original recordings, and each lever paired with the base
@@ -45,19 +46,22 @@ ARMS = {"base": "grid-s1-levers", "mouth": "grid-s1-levers-mouth", "critic": "gr
         "mouth-hires": "grid-s1-levers-mouth", "mouth-hires-deep": "grid-s1-levers-mouth-hires-deep",
         "mouth-hires-again": "grid-s1-levers-mouth",
         "mouth-hires-again-last": "grid-s1-levers-mouth-last",
+        "mouth-hires-again-gentle": "grid-s1-levers-mouth-gentle",
         "mouth-hires-recognisability": "grid-s1-levers-mouth-recognisability",
         "mouth-hires-recognisability-weak": "grid-s1-levers-mouth-recognisability-weak"}
 # arms on --features-hires (HIRES_FACE px crops)
-HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again", "mouth-hires-again-last",
+HIRES = {"mouth-hires", "mouth-hires-deep", "mouth-hires-again", "mouth-hires-again-last", "mouth-hires-again-gentle",
          "mouth-hires-recognisability", "mouth-hires-recognisability-weak"}
 HIRES_FACE = 128
 # arm -> the arm whose weights it starts from
 FROM = {"mouth-again": "mouth", "mouth-hires-again": "mouth-hires", "mouth-hires-again-last": "mouth-hires",
+        "mouth-hires-again-gentle": "mouth-hires",
         "mouth-hires-recognisability": "mouth-hires", "mouth-hires-recognisability-weak": "mouth-hires"}
 BESIDE = {"mouth-again": "mouth", "mouth-envelope": "mouth", "mouth-loudness": "mouth", "mouth-dropout": "mouth",
           "mouth-speed": "mouth", "mouth-hires": "mouth", "mouth-hires-deep": "mouth",
           "mouth-hires-again": "mouth-hires",
-          "mouth-hires-again-last": "mouth-hires", "mouth-hires-recognisability": "mouth-hires-again-last",
+          "mouth-hires-again-last": "mouth-hires", "mouth-hires-again-gentle": "mouth-hires-again-last",
+          "mouth-hires-recognisability": "mouth-hires-again-last",
           "mouth-hires-recognisability-weak": "mouth-hires-again-last"}  # arm -> also paired with
 KEYS = ("corr2", "stoi", "estoi", "pesq", "wacc", "wacc_lips")
 
