@@ -96,6 +96,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 SPLIT_FILE = "split.json"  # {"train": [keys], "val": [keys], "test": [keys]}
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def _split_lists(split: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """`split` as split.json holds it: a key list for each of train, val and test (empty where missing)."""
+    return {k: list(split.get(k, [])) for k in SPLIT_NAMES}
 
 
 def read_split(path: str | Path) -> dict[str, list[str]]:
@@ -109,22 +115,22 @@ def read_split(path: str | Path) -> dict[str, list[str]]:
         split = json.loads(path.read_text())
     except ValueError as e:
         raise Lip2SpeechError(f"unreadable {SPLIT_FILE} ({e})", path) from None
-    if not isinstance(split, dict) or not all(isinstance(split.get(k, []), list) for k in ("train", "val", "test")):
+    if not isinstance(split, dict) or not all(isinstance(split.get(k, []), list) for k in SPLIT_NAMES):
         raise Lip2SpeechError(f"not a {SPLIT_FILE} (train/val/test key lists)", path)
-    return {k: list(split.get(k, [])) for k in ("train", "val", "test")}
+    return _split_lists(split)
 
 
 def write_split(out_dir: Path, split: Mapping[str, Sequence[str]]) -> None:
     """Write a run folder's split.json (atomically): the utterance keys of train, val and test."""
     from ..fileio import write_json
 
-    write_json(Path(out_dir) / SPLIT_FILE, {k: list(split.get(k, [])) for k in ("train", "val", "test")})
+    write_json(Path(out_dir) / SPLIT_FILE, _split_lists(split))
 
 
 def check_split(out_dir: Path, split: dict[str, list[str]]) -> None:
     """Refuse to resume a run folder whose split.json differs from the split of these features."""
     old = out_dir / SPLIT_FILE
-    if old.is_file() and read_split(old) != {k: list(split.get(k, [])) for k in ("train", "val", "test")}:
+    if old.is_file() and read_split(old) != _split_lists(split):
         raise Lip2SpeechError("split.json differs from the split of these features; use a new --out", out_dir)
 
 
